@@ -1,0 +1,13 @@
+"""Cross-layer checks of the gpu_operator section."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlinfra.problems import Problem
+from mlinfra.spec.environment import EnvironmentSpec
+
+
+def check(env: EnvironmentSpec) -> Iterator[Problem]:
+    """Problems of the gpu_operator section (none are defined yet)."""
+    return iter(())

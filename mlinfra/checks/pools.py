@@ -1,0 +1,235 @@
+"""Checks of clusters and GPU pools against each other and against the GPU catalog."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from mlinfra import catalog
+from mlinfra.problems import Problem, path_join
+from mlinfra.spec.base import LABEL_KEY_RE, LABEL_VALUE_RE
+from mlinfra.spec.clusters import ClusterSpec
+from mlinfra.spec.environment import EnvironmentSpec
+from mlinfra.spec.pools import PoolSpec
+
+
+def _choices(names: list[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def check_names(env: EnvironmentSpec) -> Iterator[Problem]:
+    """Cluster names and pool names are unique in the environment (they name cloud and Kubernetes objects)."""
+    seen = Counter(c.name for c in env.clusters)
+    for i, c in enumerate(env.clusters):
+        if seen[c.name] > 1:
+            yield Problem(path_join("clusters", i, "name"), c.name, "duplicate cluster name; cluster names must be unique")
+    pools = Counter(p.name for c in env.clusters for p in c.pools)
+    for i, c in enumerate(env.clusters):
+        for j, p in enumerate(c.pools):
+            if pools[p.name] > 1:
+                yield Problem(
+                    path_join("clusters", i, "pools", j, "name"),
+                    p.name,
+                    "duplicate pool name; pool names must be unique across the environment "
+                    "(they become node labels and queue flavors)",
+                )
+
+
+def _gpu_count(pool: PoolSpec, path: str) -> tuple[int | None, list[Problem]]:
+    value = pool.gpus_per_node
+    if value is None:
+        return None, []
+    if isinstance(value, float) and not value.is_integer():
+        return None, [
+            Problem(
+                path,
+                value,
+                "GPUs per node must be a whole number; to give workloads a fraction of a GPU use `mig` "
+                "(isolated slices, e.g. 1g.10gb) or `time_slicing`/`mps` (shared GPUs) on a pool of whole GPUs",
+            )
+        ]
+    if value < 1:
+        return None, [Problem(path, value, "GPUs per node must be at least 1")]
+    return int(value), []
+
+
+def _check_aws_types(pool: PoolSpec, base: str, count: int | None) -> Iterator[Problem]:
+    gpu = catalog.find_gpu(pool.gpu) if pool.gpu else None
+    models: set[tuple[str | None, int]] = set()
+    for k, name in enumerate(pool.instance_types):
+        path = path_join(base, "instance_types", k)
+        t = catalog.AWS_INSTANCE_TYPES.get(name)
+        if t is None:
+            near = catalog.closest(name, catalog.AWS_INSTANCE_TYPES)
+            yield Problem(path, name, f"unknown EC2 GPU instance type; closest: {_choices(near)}")
+            continue
+        if not t.has_whole_nvidia_gpu:
+            what = "a fractional GPU" if t.gpu_model else f"no NVIDIA GPU ({t.gpu_manufacturer})"
+            yield Problem(path, name, f"instance type has {what}; choose a type with whole NVIDIA GPUs")
+            continue
+        models.add((t.gpu_model, t.gpu_count))
+        if gpu is not None and t.gpu_model != gpu.name:
+            yield Problem(
+                path, name, f"instance type carries {t.gpu_model}, not the pool's gpu {gpu.name}; "
+                f"types with {gpu.name}: {_choices([x.name for x in catalog.aws_instance_types_for(gpu.name)])}"
+            )
+        elif count is not None and t.gpu_count != count:
+            yield Problem(
+                path, name, f"instance type has {t.gpu_count} GPUs, but gpus_per_node is {count}"
+            )
+    if len(models) > 1 and gpu is None and count is None:
+        yield Problem(
+            path_join(base, "instance_types"),
+            pool.instance_types,
+            "instance types of one pool must carry the same GPU model and count; got "
+            + ", ".join(f"{c}x {m}" for m, c in sorted(models, key=str)),
+        )
+
+
+def _check_gcp_machine(pool: PoolSpec, base: str, count: int | None) -> Iterator[Problem]:
+    gpu = catalog.find_gpu(pool.gpu) if pool.gpu else None
+    if pool.machine_type is None:
+        return
+    m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
+    path = path_join(base, "machine_type")
+    if m is None:
+        near = catalog.closest(pool.machine_type, catalog.GCP_MACHINE_TYPES)
+        yield Problem(path, pool.machine_type, f"unknown GCP GPU machine type; closest: {_choices(near)}")
+        return
+    model = catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model
+    if gpu is not None and model != gpu.name:
+        yield Problem(
+            path, pool.machine_type, f"machine type carries {model} ({m.accelerator_type}), not the pool's gpu "
+            f"{gpu.name}; types with {gpu.name}: {_choices([x.name for x in catalog.gcp_machine_types_for(gpu.name)])}"
+        )
+    elif count is not None and m.gpu_count != count:
+        yield Problem(path, pool.machine_type, f"machine type has {m.gpu_count} GPUs, but gpus_per_node is {count}")
+
+
+def _pool_gpu(cluster: ClusterSpec, pool: PoolSpec) -> catalog.GpuModel | None:
+    if pool.gpu:
+        return catalog.find_gpu(pool.gpu)
+    if cluster.cloud == "aws" and pool.instance_types:
+        t = catalog.AWS_INSTANCE_TYPES.get(pool.instance_types[0])
+        return catalog.GPU_MODELS.get(t.gpu_model or "") if t else None
+    if cluster.cloud == "gcp" and pool.machine_type:
+        m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
+        return catalog.GPU_MODELS[catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model] if m else None
+    return None
+
+
+def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:
+    """Every catalog and consistency check of one pool."""
+    if pool.gpu is not None and catalog.find_gpu(pool.gpu) is None:
+        near = catalog.closest(pool.gpu, catalog.GPU_MODELS)
+        yield Problem(path_join(base, "gpu"), pool.gpu, f"unknown GPU model; closest: {_choices(near)}")
+    count, problems = _gpu_count(pool, path_join(base, "gpus_per_node"))
+    yield from problems
+
+    if cluster.cloud == "aws":
+        if pool.machine_type is not None:
+            yield Problem(path_join(base, "machine_type"), pool.machine_type,
+                          "machine_type is for GCP pools; on AWS use instance_types")
+        yield from _check_aws_types(pool, base, count)
+        if not pool.gpu and not pool.instance_types:
+            yield Problem(base, pool.name, "a pool needs `gpu` or `instance_types`")
+        elif pool.gpu and not pool.instance_types and catalog.find_gpu(pool.gpu) and count is not None:
+            if not catalog.aws_instance_types_for(catalog.find_gpu(pool.gpu).name, count):  # type: ignore[union-attr]
+                counts = sorted({t.gpu_count for t in catalog.aws_instance_types_for(catalog.find_gpu(pool.gpu).name)})  # type: ignore[union-attr]
+                yield Problem(path_join(base, "gpus_per_node"), count,
+                              f"no EC2 instance type has {count}x {pool.gpu}; available counts: {counts or 'none'}")
+    else:
+        if pool.instance_types:
+            yield Problem(path_join(base, "instance_types"), pool.instance_types,
+                          "instance_types is for AWS pools; on GCP use machine_type")
+        if pool.provisioner == "karpenter":
+            yield Problem(path_join(base, "provisioner"), pool.provisioner,
+                          "Karpenter runs on AWS only; GCP pools use provisioner `managed` (a GKE node pool)")
+        yield from _check_gcp_machine(pool, base, count)
+        gpu = catalog.find_gpu(pool.gpu) if pool.gpu else None
+        if not pool.gpu and not pool.machine_type:
+            yield Problem(base, pool.name, "a pool needs `gpu` or `machine_type`")
+        elif gpu is not None and not pool.machine_type and not catalog.gcp_machine_types_for(gpu.name, count):
+            counts = sorted({m.gpu_count for m in catalog.gcp_machine_types_for(gpu.name)})
+            yield Problem(path_join(base, "gpus_per_node") if count else path_join(base, "gpu"),
+                          count if count else pool.gpu,
+                          f"no GCP machine type carries {count or 'any'}x {gpu.name}; available counts: {counts or 'none'}")
+
+    if pool.min_nodes < 0:
+        yield Problem(path_join(base, "min_nodes"), pool.min_nodes, "min_nodes must be >= 0")
+    if pool.max_nodes < 1:
+        yield Problem(path_join(base, "max_nodes"), pool.max_nodes, "max_nodes must be >= 1")
+    if pool.min_nodes > pool.max_nodes:
+        yield Problem(path_join(base, "min_nodes"), pool.min_nodes,
+                      f"min_nodes must be <= max_nodes (got min {pool.min_nodes}, max {pool.max_nodes})")
+    if pool.disk_size_gib < 50:
+        yield Problem(path_join(base, "disk_size_gib"), pool.disk_size_gib,
+                      "GPU node images with the NVIDIA stack need at least 50 GiB")
+
+    yield from _check_sharing(pool, base)
+    gpu = _pool_gpu(cluster, pool)
+    if pool.mig is not None and gpu is not None:
+        yield from check_mig_layout(gpu, pool.mig.profiles, path_join(base, "mig", "profiles"))
+
+    for key, value in pool.labels.items():
+        if not LABEL_KEY_RE.match(key):
+            yield Problem(path_join(base, "labels"), key, "not a valid label key (prefix/name, name <= 63 chars)")
+        if not LABEL_VALUE_RE.match(value):
+            yield Problem(path_join(base, "labels", key), value,
+                          "not a valid label value (<= 63 chars: alphanumerics, '-', '_', '.')")
+    for k, taint in enumerate(pool.taints):
+        if not LABEL_KEY_RE.match(taint.key):
+            yield Problem(path_join(base, "taints", k, "key"), taint.key, "not a valid taint key")
+
+
+def _check_sharing(pool: PoolSpec, base: str) -> Iterator[Problem]:
+    if pool.time_slicing is not None and pool.mps is not None:
+        yield Problem(path_join(base, "mps"), "time_slicing + mps",
+                      "time-slicing and MPS are mutually exclusive in the device plugin; choose one")
+    for key, sharing in (("time_slicing", pool.time_slicing), ("mps", pool.mps)):
+        if sharing is not None and sharing.replicas < 2:
+            yield Problem(path_join(base, key, "replicas"), sharing.replicas,
+                          "replicas must be >= 2 (1 means no sharing; remove the block instead)")
+        if sharing is not None and sharing.replicas > 48:
+            yield Problem(path_join(base, key, "replicas"), sharing.replicas,
+                          "replicas must be <= 48 (the most GKE and the MPS control daemon support)")
+
+
+def check_mig_layout(gpu: catalog.GpuModel, profiles: dict[str, int], path: str) -> Iterator[Problem]:
+    """A MIG layout fits one GPU: offered profiles, per-profile counts, total compute slices and instances."""
+    if not gpu.mig_capable:
+        migs = [g.name for g in catalog.GPU_MODELS.values() if g.mig_capable]
+        yield Problem(path, profiles, f"{gpu.name} has no MIG; MIG-capable GPUs: {_choices(migs)}")
+        return
+    slices = instances = memory = 0
+    for name, count in profiles.items():
+        profile = gpu.mig_profiles.get(name)
+        if profile is None:
+            yield Problem(path_join(path, name), name,
+                          f"{gpu.name} does not offer MIG profile {name}; offered: {_choices(list(gpu.mig_profiles))}")
+            continue
+        if count < 1:
+            yield Problem(path_join(path, name), count, "a MIG profile count must be >= 1")
+        elif count > profile.max_count:
+            yield Problem(path_join(path, name), count,
+                          f"at most {profile.max_count} x {name} fit on one {gpu.name}")
+        slices += profile.compute_slices * count
+        instances += count
+        memory += profile.memory_gb * count
+    if slices > gpu.compute_slices:
+        yield Problem(path, profiles,
+                      f"the layout uses {slices} compute slices; one {gpu.name} has {gpu.compute_slices}")
+    if instances > gpu.max_mig_instances:
+        yield Problem(path, profiles,
+                      f"the layout has {instances} GPU instances; one {gpu.name} allows at most {gpu.max_mig_instances}")
+    if memory > gpu.memory_gb:
+        yield Problem(path, profiles,
+                      f"the layout uses {memory} GB of GPU memory; one {gpu.name} has {gpu.memory_gb} GB")
+
+
+def check(env: EnvironmentSpec) -> Iterator[Problem]:
+    """All cluster and pool checks of the environment."""
+    yield from check_names(env)
+    for i, cluster in enumerate(env.clusters):
+        for j, pool in enumerate(cluster.pools):
+            yield from check_pool(cluster, pool, path_join("clusters", i, "pools", j))

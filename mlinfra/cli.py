@@ -1,0 +1,36 @@
+"""The `mlinfra` command: render, validate, diff and check environments offline; browse the GPU catalog."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# Subcommand -> (module, one-line help). Modules are imported only when their command runs, so
+# `mlinfra --help` and `mlinfra catalog` never pay for Pulumi or the cloud SDKs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("mlinfra.offline.render", "run a stack program under Pulumi's mock runtime and write its resources"),
+    "validate": ("mlinfra.offline.validate", "validate a render against Kubernetes schemas, CRDs and CEL rules"),
+    "catalog": ("mlinfra.catalog.cli", "list GPU models, MIG profiles and cloud instance/machine types"),
+}
+
+USAGE = "usage: mlinfra COMMAND [ARGS...]\n\ncommands:\n" + "".join(
+    f"  {name:<10} {text}\n" for name, (_, text) in COMMANDS.items()
+) + "\nRun `mlinfra COMMAND --help` for a command's options.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand's `main(argv)`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"mlinfra: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return int(module.main(rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

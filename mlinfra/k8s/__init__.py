@@ -1,0 +1,1 @@
+"""Cluster add-ons: GPU operator, Kueue, Volcano, Fluid/Alluxio, monitoring, team namespaces."""

@@ -1,0 +1,118 @@
+"""Pulumi's mock runtime, set up to record every resource registration of a stack program.
+
+The mocks answer like a provider would after `pulumi up` for the outputs the components read (cluster
+endpoints, CA data, ARNs, OIDC issuers); every other output echoes the inputs. Values are fixed strings
+derived from the resource name, so two renders give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+FAKE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm1saW5mcmEtb2ZmbGluZQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
+ACCOUNT = "123456789012"
+
+
+def _hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def _outputs_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Computed outputs a real provider would return for the types the components read back."""
+    out: dict[str, Any] = {}
+    if type_.startswith("aws:"):
+        service = type_.split(":")[1].split("/")[0]
+        out["arn"] = f"arn:aws:{service}:us-east-1:{ACCOUNT}:{name}"
+    if type_ == "aws:eks/cluster:Cluster":
+        out.update(
+            endpoint=f"https://{_hash(name).upper()}.gr7.us-east-1.eks.amazonaws.com",
+            certificateAuthority={"data": FAKE_CA},
+            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.us-east-1.amazonaws.com/id/{_hash(name).upper()}"}]}],
+            name=inputs.get("name", name),
+        )
+    elif type_ == "aws:sqs/queue:Queue":
+        out.update(url=f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{inputs.get('name', name)}",
+                   name=inputs.get("name", name))
+    elif type_ == "gcp:container/cluster:Cluster":
+        out.update(
+            endpoint=f"198.51.100.{int(_hash(name), 16) % 250 + 1}",
+            masterAuth={"clusterCaCertificate": FAKE_CA},
+            name=inputs.get("name", name),
+        )
+    elif type_ == "gcp:serviceaccount/account:Account":
+        out["email"] = f"{inputs.get('accountId', name)}@{inputs.get('project') or 'project'}.iam.gserviceaccount.com"
+    elif type_.startswith("random:"):
+        out["result"] = f"offline-{_hash(name)}"
+    if "name" not in inputs and "name" not in out:
+        out["name"] = name
+    return out
+
+
+@dataclass
+class Registration:
+    """One resource registration as the program made it."""
+
+    urn: str
+    type: str
+    name: str
+    parent_urn: str
+    provider_ref: str
+    custom: bool
+    inputs: dict[str, Any]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks that answer registrations with deterministic outputs and invokes from a small table."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        outputs = {**inputs, **_outputs_for(args.typ, args.name, inputs)}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, None
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": "us-east-1", "region": "us-east-1"}, None
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            import json
+
+            return {"json": json.dumps(args.args, sort_keys=True)}, None
+        if token == "aws:ssm/getParameter:getParameter":
+            return {"value": f"ami-{_hash(str(args.args.get('name')))}", "name": args.args.get("name")}, None
+        if token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"project": "offline-project", "region": "us-central1"}, None
+        return dict(args.args), None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping each registration's parent, provider and whether it is custom."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent_urn=request.parent,
+                    provider_ref=request.provider,
+                    custom=bool(request.custom),
+                    inputs=rpc.deserialize_properties(request.object),
+                )
+            )
+        return response

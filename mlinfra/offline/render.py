@@ -1,0 +1,251 @@
+"""`mlinfra render`: run a stack program under Pulumi's mock runtime and write what it would create.
+
+Output (DESIGN.md): `resources.json`, `manifests/<cluster>/<namespace|_cluster>/<Kind>-<name>.yaml`,
+`helm/<cluster>/<release>.yaml` and `summary.md`. Rendering twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
+
+
+def project_root() -> Path:
+    """The repository root: the nearest folder above this module holding `Pulumi.yaml`, else the cwd."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "Pulumi.yaml").exists():
+            return parent
+    return Path.cwd()
+
+
+def clean(value: Any) -> Any:
+    """Make recorded inputs plain and stable: secrets masked, unknowns marked, integral floats as ints."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return "[secret]"
+        if SECRET_SIG in value:
+            # A resource reference: keep only its URN, which is stable.
+            return value.get("urn", "[resource]")
+        return {str(k): clean(v) for k, v in sorted(value.items()) if not str(k).startswith("__")}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+@dataclass
+class StackConfig:
+    """A stack's config as the program sees it: project, stack, values (as strings) and secret keys."""
+
+    project: str
+    stack: str
+    values: dict[str, str]
+    secret_keys: list[str]
+
+    def platform(self) -> Any:
+        """The structured `mlinfra:platform` value, parsed."""
+        raw = self.values.get("mlinfra:platform")
+        return json.loads(raw) if raw is not None else None
+
+
+def read_stack_config(stack: str, stacks_dir: Path | None = None, project_dir: Path | None = None) -> StackConfig:
+    """Read `Pulumi.<stack>.yaml`. `secure:` values cannot be decrypted offline: they become placeholders
+    that the program still receives as secrets."""
+    root = project_dir or project_root()
+    project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    config_dir = stacks_dir or root / project_file.get("stackConfigDir", ".")
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack config {path}; stacks here: {', '.join(known) or 'none'}")
+    project = project_file["name"]
+    raw = (yaml.safe_load(path.read_text()) or {}).get("config", {}) or {}
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[full] = f"offline-placeholder-for-{full}"
+            secrets.append(full)
+        elif isinstance(value, (dict, list)):
+            values[full] = json.dumps(value)
+        else:
+            values[full] = str(value).lower() if isinstance(value, bool) else str(value)
+    return StackConfig(project, stack, values, secrets)
+
+
+def run_program(program: Path | Callable[[], object], config: StackConfig) -> list[Any]:
+    """Run a Pulumi program (a file, or a callable) under the mock runtime; return its registrations."""
+    import pulumi
+    from pulumi.runtime import settings, stack as runtime_stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    from mlinfra.offline.mocks import RecordingMocks, RecordingMonitor
+
+    settings.reset_options()
+    pulumi.runtime.set_all_config(config.values, config.secret_keys)
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
+    settings.SETTINGS.rpc_manager.clear()
+    if callable(program):
+        _sync_await(runtime_stack.run_pulumi_func(program))
+        return monitor.registrations
+    old_path = list(sys.path)
+    sys.path.insert(0, str(program.parent))
+    try:
+        _sync_await(runtime_stack.run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    finally:
+        sys.path[:] = old_path
+    return monitor.registrations
+
+
+def _provider_names(registrations: list[Any]) -> dict[str, str]:
+    names = {}
+    for r in registrations:
+        if r.type.startswith("pulumi:providers:"):
+            names[f"{r.urn}::{r.name}-id"] = r.name
+    return names
+
+
+def _cluster_of(provider_name: str | None) -> str:
+    if not provider_name:
+        return "_default"
+    return provider_name[: -len("-k8s")] if provider_name.endswith("-k8s") else provider_name
+
+
+def build_render(registrations: list[Any]) -> dict[str, Any]:
+    """Turn registrations into the files of a render directory: {relative path: text}."""
+    providers = _provider_names(registrations)
+    names_by_urn = {r.urn: r.name for r in registrations}
+    resources = []
+    files: dict[str, str] = {}
+    for r in registrations:
+        inputs = clean(r.inputs)
+        provider = providers.get(r.provider_ref)
+        resources.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": names_by_urn.get(r.parent_urn),
+                "provider": provider,
+                "inputs": inputs,
+            }
+        )
+        if not r.type.startswith("kubernetes:") or r.type.startswith("pulumi:providers:"):
+            continue
+        cluster = _cluster_of(provider)
+        if r.type in HELM_RELEASE_TYPES:
+            release = inputs.get("name") or r.name
+            doc = {
+                "chart": inputs.get("chart"),
+                "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+                "version": inputs.get("version"),
+                "namespace": inputs.get("namespace"),
+                "values": inputs.get("values") or {},
+            }
+            files[f"helm/{cluster}/{release}.yaml"] = yaml.safe_dump(doc, sort_keys=True)
+        elif "kind" in inputs and "apiVersion" in inputs:
+            meta = inputs.get("metadata") or {}
+            name = meta.get("name") or r.name
+            namespace = meta.get("namespace") or "_cluster"
+            files[f"manifests/{cluster}/{namespace}/{inputs['kind']}-{name}.yaml"] = yaml.safe_dump(
+                inputs, sort_keys=True
+            )
+    resources.sort(key=lambda x: (x["type"], x["name"], x["parent"] or ""))
+    files["resources.json"] = json.dumps(resources, indent=1, sort_keys=True) + "\n"
+    return files
+
+
+def write_tree(out: Path, files: dict[str, str]) -> None:
+    """Replace `out` with exactly `files`, atomically enough that a failed render leaves the old tree."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=out.parent))
+    for rel, text in sorted(files.items()):
+        target = tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
+def render_stack(stack: str, out: Path | None = None, project_dir: Path | None = None) -> tuple[dict[str, str], str]:
+    """Render one stack: check its spec, run the program under mocks, return (files, summary markdown).
+
+    Raises `SpecError` before running anything when the spec is inconsistent.
+    """
+    from mlinfra.offline.summary import summary_markdown
+    from mlinfra.spec import load_environment
+
+    root = project_dir or project_root()
+    config = read_stack_config(stack, project_dir=root)
+    env = load_environment(config.platform())
+    registrations = run_program(root / "stacks" / "__main__.py", config)
+    files = build_render(registrations)
+    summary = summary_markdown(env, registrations)
+    files["summary.md"] = summary
+    if out is not None:
+        write_tree(out, files)
+    return files, summary
+
+
+def render_environment(platform: Any, stack: str = "test", extra_config: dict[str, str] | None = None) -> dict[str, str]:
+    """Render an environment spec given as a dict (what `mlinfra:platform` holds) with the Platform program.
+
+    The tests and the examples use this to render a spec without a stack file; returns the render files.
+    """
+    import json as _json
+
+    from mlinfra.spec import load_environment
+
+    env = load_environment(platform)
+    values = {"mlinfra:platform": _json.dumps(platform), **(extra_config or {})}
+    config = StackConfig("mlinfra", stack, values, [])
+
+    def program() -> None:
+        from mlinfra.platform import Platform
+
+        Platform("platform", env)
+
+    return build_render(run_program(program, config))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: `mlinfra render --stack NAME [--out DIR]`."""
+    from mlinfra.problems import SpecError
+
+    parser = argparse.ArgumentParser(prog="mlinfra render", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="stack name (reads stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
+    args = parser.parse_args(argv)
+    out = args.out or project_root() / "build" / args.stack
+    try:
+        files, summary = render_stack(args.stack, out)
+    except SpecError as err:
+        print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as err:
+        print(f"mlinfra render: {err}", file=sys.stderr)
+        return 2
+    print(summary, end="")
+    print(f"\nwrote {len(files)} files to {out}")
+    return 0

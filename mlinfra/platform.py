@@ -1,0 +1,83 @@
+"""The Platform component: one environment spec in, every cluster, pool and add-on out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pulumi
+
+from mlinfra.context import ClusterContext
+from mlinfra.spec.environment import EnvironmentSpec
+from mlinfra.spec.resolve import cluster_mig_strategy, resolve_cluster_pools
+
+AddOn = Callable[[ClusterContext], "pulumi.ComponentResource | None"]
+
+
+def _addons() -> list[tuple[str, AddOn]]:
+    # Order matters: monitoring brings the ServiceMonitor/PrometheusRule CRDs the GPU operator and the
+    # schedulers' monitors need; the scheduler's flavors need the pools' device-plugin configs in place.
+    from mlinfra.k8s import fluid, gpu_operator, monitoring, scheduling
+
+    return [
+        ("monitoring", monitoring.addon),
+        ("gpu-operator", gpu_operator.addon),
+        ("scheduler", scheduling.addon),
+        ("caches", fluid.addon),
+    ]
+
+
+class Platform(pulumi.ComponentResource):
+    """Every cluster of one environment with its GPU pools and add-ons.
+
+    Pass a spec that `mlinfra.spec.load_environment` returned (it has been checked). Each cluster becomes a
+    child component named after the cluster, with its own cloud and Kubernetes providers; the add-ons are
+    children of their cluster.
+    """
+
+    clusters: dict[str, pulumi.ComponentResource]
+    contexts: dict[str, ClusterContext]
+
+    def __init__(self, name: str, spec: EnvironmentSpec, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:index:Platform", name, None, opts)
+        self.spec = spec
+        self.clusters = {}
+        self.contexts = {}
+        addons = _addons()
+        for cluster in spec.clusters:
+            pools = resolve_cluster_pools(cluster)
+            if cluster.cloud == "gcp":
+                from mlinfra.gcp import build_cluster
+            else:
+                from mlinfra.aws import build_cluster  # type: ignore[assignment]
+            component = build_cluster(spec, cluster, pools, pulumi.ResourceOptions(parent=self))
+            ctx = ClusterContext(
+                env=spec,
+                cluster=cluster,
+                pools=pools,
+                mig_strategy=cluster_mig_strategy(cluster),
+                parent=component,
+                k8s_provider=component.k8s_provider,
+                cloud_provider=component.cloud_provider,
+                identity=component.identity,
+            )
+            for role, addon in addons:
+                created = addon(ctx)
+                if created is not None:
+                    ctx.addons[role] = created
+            self.clusters[cluster.name] = component
+            self.contexts[cluster.name] = ctx
+        self.outputs = self._outputs()
+        self.register_outputs(self.outputs)
+
+    def _outputs(self) -> dict[str, object]:
+        clusters: dict[str, object] = {}
+        for name, ctx in self.contexts.items():
+            component = self.clusters[name]
+            clusters[name] = {
+                "cloud": ctx.cluster.cloud,
+                "region": ctx.cluster.region,
+                "kubeconfig": component.kubeconfig,  # type: ignore[attr-defined]
+                "pools": {p.name: {"labels": p.labels, "resources_per_node": p.resources_per_node()} for p in ctx.pools},
+                "addons": sorted(ctx.addons),
+            }
+        return {"environment": self.spec.environment, "clusters": clusters}

@@ -1,0 +1,53 @@
+"""Problems found in an environment spec, and the one error that carries them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where it is (field path), what was received, and what is allowed instead."""
+
+    path: str
+    value: Any
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} (got {_show(self.value)})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if not isinstance(value, (int, float)) else str(value)
+
+
+class SpecError(ValueError):
+    """Raised before any resource is registered when the spec has errors; lists every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = [p for p in problems if p.severity == "error"]
+        self.warnings = [p for p in problems if p.severity == "warning"]
+        lines = [f"the environment spec has {len(self.problems)} problem(s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def path_join(*parts: str | int) -> str:
+    """Join path parts the way the problems print them: `clusters[0].pools[1].mig`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out and any(ch in part for ch in "./ "):
+            out += f'["{part}"]'
+        elif out:
+            out += f".{part}"
+        else:
+            out = part
+    return out

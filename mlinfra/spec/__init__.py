@@ -1,0 +1,69 @@
+"""The typed environment spec and its loader.
+
+`load_environment(config)` turns the stack's `mlinfra:platform` config into an `EnvironmentSpec`,
+collecting every field error and every cross-layer problem into one `SpecError` before anything is created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlinfra.problems import Problem, SpecError, path_join
+from mlinfra.spec.caches import CacheSpec
+from mlinfra.spec.clusters import ClusterSpec, ExistingCluster
+from mlinfra.spec.environment import EnvironmentSpec
+from mlinfra.spec.gpu_operator import GpuOperatorSpec
+from mlinfra.spec.monitoring import MonitoringSpec
+from mlinfra.spec.pools import MigSpec, MpsSpec, PoolSpec, Taint, TimeSlicingSpec
+from mlinfra.spec.scheduling import SchedulingSpec, TeamSpec
+
+
+def _pydantic_problems(err: ValidationError) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and p in ("int", "float", "function-after"))]
+        message = e["msg"]
+        if e["type"] == "extra_forbidden":
+            message = "unknown field; check the spelling against the documented fields"
+        elif e["type"] == "missing":
+            message = "required field is missing"
+        elif e["type"] == "string_pattern_mismatch":
+            message = "must be a lowercase RFC 1123 name (a-z, 0-9, '-'; start and end alphanumeric)"
+        problems.append(Problem(path_join(*loc) or "<root>", e.get("input"), message))
+    return problems
+
+
+def load_environment(config: Any, *, raise_on_error: bool = True) -> EnvironmentSpec:
+    """Parse and check one environment; raise `SpecError` listing every problem when it is inconsistent."""
+    from mlinfra.checks import run_checks
+
+    try:
+        env = EnvironmentSpec.model_validate(config)
+    except ValidationError as err:
+        raise SpecError(_pydantic_problems(err)) from None
+    problems = run_checks(env)
+    if raise_on_error and any(p.severity == "error" for p in problems):
+        raise SpecError(problems)
+    return env
+
+
+__all__ = [
+    "CacheSpec",
+    "ClusterSpec",
+    "EnvironmentSpec",
+    "ExistingCluster",
+    "GpuOperatorSpec",
+    "MigSpec",
+    "MonitoringSpec",
+    "MpsSpec",
+    "PoolSpec",
+    "Problem",
+    "SchedulingSpec",
+    "SpecError",
+    "Taint",
+    "TeamSpec",
+    "TimeSlicingSpec",
+    "load_environment",
+]

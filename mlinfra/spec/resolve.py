@@ -1,0 +1,208 @@
+"""What a checked pool spec means on a node: its catalog facts, labels, taints and extended resources.
+
+These names are the contract between the layers (node pools, GPU operator, Kueue flavors, caches, alerts),
+and they come out the same on both clouds so that queues and workloads do not care where a pool lives.
+Call `resolve_pool` only on a spec that passed the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mlinfra import catalog
+from mlinfra.catalog import GpuModel
+from mlinfra.spec.clusters import ClusterSpec
+from mlinfra.spec.pools import PoolSpec
+
+LABEL_POOL = "mlinfra.io/pool"
+LABEL_GPU_MODEL = "mlinfra.io/gpu-model"
+LABEL_CAPACITY_TYPE = "mlinfra.io/capacity-type"
+LABEL_MIG_CONFIG = "nvidia.com/mig.config"
+LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+GPU_RESOURCE = "nvidia.com/gpu"
+SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
+
+MigStrategy = Literal["none", "single", "mixed"]
+
+
+def mig_layout_name(gpu: GpuModel, pool: PoolSpec) -> str | None:
+    """The mig-parted layout name a pool's nodes select with `nvidia.com/mig.config`.
+
+    A layout that fills each GPU with one profile is the well-known `all-<profile>`; any other layout
+    is named after the pool.
+    """
+    if pool.mig is None:
+        return None
+    if len(pool.mig.profiles) == 1:
+        (profile, count), = pool.mig.profiles.items()
+        known = gpu.mig_profiles.get(profile)
+        if known is not None and count == known.max_count:
+            return f"all-{known.config_name}"
+    return f"mlinfra-{pool.name}"
+
+
+def device_plugin_config_name(pool: PoolSpec) -> str | None:
+    """The device-plugin config a pool's nodes select with `nvidia.com/device-plugin.config`."""
+    sharing = pool.time_slicing or pool.mps
+    if sharing is None:
+        return None
+    kind = "time-slicing" if pool.time_slicing else "mps"
+    suffix = "-renamed" if sharing.rename_by_default else ""
+    return f"{kind}-{sharing.replicas}{suffix}"
+
+
+def cluster_mig_strategy(cluster: ClusterSpec) -> MigStrategy:
+    """`none` without MIG pools; `single` when every MIG pool uses one profile per GPU; `mixed` otherwise.
+
+    GKE partitions GPUs itself with one partition size per pool, which is always the single strategy.
+    """
+    mig_pools = [p for p in cluster.pools if p.mig is not None]
+    if not mig_pools:
+        return "none"
+    if cluster.cloud == "gcp" or all(len(p.mig.profiles) == 1 for p in mig_pools if p.mig):
+        return "single"
+    return "mixed"
+
+
+@dataclass(frozen=True)
+class ResolvedPool:
+    """A pool with its catalog facts filled in and its Kubernetes-side names decided."""
+
+    cluster: str
+    cloud: Literal["aws", "gcp"]
+    spec: PoolSpec
+    gpu: GpuModel
+    gpus_per_node: int
+    instance_types: tuple[str, ...] = ()
+    machine_type: str | None = None
+    accelerator_type: str | None = None
+    vcpu_per_node: int = 0
+    memory_mib_per_node: int = 0
+    mig_strategy: MigStrategy = "none"
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[dict[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The pool's name (unique in the environment)."""
+        return self.spec.name
+
+    @property
+    def capacity_type(self) -> str:
+        """`spot` or `on-demand`."""
+        return "spot" if self.spec.spot else "on-demand"
+
+    @property
+    def mig_layout(self) -> str | None:
+        """The mig-parted layout name, when the pool uses MIG."""
+        return mig_layout_name(self.gpu, self.spec)
+
+    @property
+    def device_plugin_config(self) -> str | None:
+        """The device-plugin sharing config name, when the pool shares GPUs."""
+        return device_plugin_config_name(self.spec)
+
+    def resources_per_node(self) -> dict[str, int]:
+        """Extended resources one node advertises, as the device plugin names them."""
+        spec, gpus = self.spec, self.gpus_per_node
+        if spec.mig is not None:
+            if self.mig_strategy == "mixed":
+                return {
+                    self.gpu.mig_profiles[p].resource_name: gpus * n for p, n in sorted(spec.mig.profiles.items())
+                }
+            return {GPU_RESOURCE: gpus * sum(spec.mig.profiles.values())}
+        sharing = spec.time_slicing or spec.mps
+        if sharing is not None:
+            name = SHARED_GPU_RESOURCE if sharing.rename_by_default else GPU_RESOURCE
+            return {name: gpus * sharing.replicas}
+        return {GPU_RESOURCE: gpus}
+
+    def max_resources(self) -> dict[str, int]:
+        """Extended resources of the pool at `max_nodes`."""
+        return {k: v * self.spec.max_nodes for k, v in self.resources_per_node().items()}
+
+    @property
+    def max_gpus(self) -> int:
+        """Physical GPUs at `max_nodes`."""
+        return self.gpus_per_node * self.spec.max_nodes
+
+    @property
+    def toleration(self) -> list[dict[str, str]]:
+        """Tolerations a pod needs to land on the pool (one per taint)."""
+        return [{"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]} for t in self.taints]
+
+
+def _aws_types(pool: PoolSpec) -> list[catalog.AwsInstanceType]:
+    if pool.instance_types:
+        return [catalog.AWS_INSTANCE_TYPES[t] for t in pool.instance_types]
+    gpu = catalog.find_gpu(pool.gpu or "")
+    assert gpu is not None, "resolve_pool needs a checked spec"
+    count = int(pool.gpus_per_node) if pool.gpus_per_node is not None else None
+    rows = catalog.aws_instance_types_for(gpu.name, count)
+    if count is None:
+        rows = [r for r in rows if r.gpu_count == rows[0].gpu_count]
+    # Spot capacity is far more available across several sizes; on-demand takes the smallest.
+    return rows if pool.spot else rows[:1]
+
+
+def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
+    """Fill in a checked pool from the catalog and decide its labels, taints and resources."""
+    strategy = cluster_mig_strategy(cluster)
+    if cluster.cloud == "aws":
+        types = _aws_types(pool)
+        first = types[0]
+        assert first.gpu_model is not None
+        gpu = catalog.GPU_MODELS[first.gpu_model]
+        base = dict(
+            gpus_per_node=first.gpu_count,
+            instance_types=tuple(t.name for t in types),
+            vcpu_per_node=min(t.vcpu for t in types),
+            memory_mib_per_node=min(t.memory_mib for t in types),
+        )
+    else:
+        if pool.machine_type:
+            machine = catalog.GCP_MACHINE_TYPES[pool.machine_type]
+        else:
+            found = catalog.find_gpu(pool.gpu or "")
+            assert found is not None, "resolve_pool needs a checked spec"
+            count = int(pool.gpus_per_node) if pool.gpus_per_node is not None else None
+            machine = catalog.gcp_machine_types_for(found.name, count)[0]
+        gpu = catalog.GPU_MODELS[catalog.GCP_ACCELERATOR_TYPES[machine.accelerator_type].gpu_model]
+        base = dict(
+            gpus_per_node=machine.gpu_count,
+            machine_type=machine.name,
+            accelerator_type=machine.accelerator_type,
+            vcpu_per_node=machine.vcpu,
+            memory_mib_per_node=machine.memory_gb * 1024,
+        )
+    labels = {
+        LABEL_POOL: pool.name,
+        LABEL_GPU_MODEL: gpu.name,
+        LABEL_CAPACITY_TYPE: "spot" if pool.spot else "on-demand",
+    }
+    layout = mig_layout_name(gpu, pool)
+    if layout and cluster.cloud == "aws":
+        # On GKE the node pool's gpu_partition_size partitions the GPUs, not mig-manager.
+        labels[LABEL_MIG_CONFIG] = layout
+    dp_config = device_plugin_config_name(pool)
+    if dp_config:
+        labels[LABEL_DEVICE_PLUGIN_CONFIG] = dp_config
+    labels.update(pool.labels)
+    taints = (dict(GPU_TAINT), *({"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints))
+    return ResolvedPool(
+        cluster=cluster.name,
+        cloud=cluster.cloud,
+        spec=pool,
+        gpu=gpu,
+        mig_strategy=strategy,
+        labels=labels,
+        taints=taints,
+        **base,  # type: ignore[arg-type]
+    )
+
+
+def resolve_cluster_pools(cluster: ClusterSpec) -> list[ResolvedPool]:
+    """Every pool of a checked cluster, resolved."""
+    return [resolve_pool(cluster, p) for p in cluster.pools]

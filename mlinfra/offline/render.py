@@ -25,12 +25,17 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
 
 
-def project_root() -> Path:
-    """The repository root: the nearest folder above this module holding `Pulumi.yaml`, else the cwd."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "Pulumi.yaml").exists():
-            return parent
-    return Path.cwd()
+def project_root(start: Path | None = None) -> Path:
+    """The Pulumi project to render: the nearest folder at or above `start` (default: the current
+    directory) that holds `Pulumi.yaml`; failing that, the checkout this module lives in."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").exists():
+            return folder
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "Pulumi.yaml").exists():
+            return folder
+    return here
 
 
 def clean(value: Any) -> Any:
@@ -90,6 +95,13 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None, project_dir: P
         else:
             values[full] = str(value).lower() if isinstance(value, bool) else str(value)
     return StackConfig(project, stack, values, secrets)
+
+
+def program_path(root: Path) -> Path:
+    """The program file of a Pulumi project: `main` from Pulumi.yaml (a folder means its `__main__.py`)."""
+    main = (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("main", ".")
+    path = root / main
+    return path / "__main__.py" if path.is_dir() else path
 
 
 def run_program(program: Path | Callable[[], object], config: StackConfig) -> list[Any]:
@@ -193,15 +205,18 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
 
     Raises `SpecError` before running anything when the spec is inconsistent.
     """
-    from mlinfra.offline.summary import summary_markdown
+    from mlinfra.offline.summary import resources_markdown, summary_markdown
     from mlinfra.spec import load_environment
 
     root = project_dir or project_root()
     config = read_stack_config(stack, project_dir=root)
-    env = load_environment(config.platform())
-    registrations = run_program(root / "stacks" / "__main__.py", config)
+    # A platform stack is checked before its program runs; a project without `mlinfra:platform`
+    # (a team stack) is rendered as it is.
+    platform = config.platform()
+    env = load_environment(platform) if platform is not None else None
+    registrations = run_program(program_path(root), config)
     files = build_render(registrations)
-    summary = summary_markdown(env, registrations)
+    summary = summary_markdown(env, registrations) if env is not None else resources_markdown(config, registrations)
     files["summary.md"] = summary
     if out is not None:
         write_tree(out, files)
@@ -235,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="mlinfra render", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads stacks/Pulumi.<stack>.yaml)")
-    parser.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
+    parser.add_argument("--out", type=Path, help="output directory (default: build/<stack> in the project)")
+    parser.add_argument("--project", type=Path, help="Pulumi project folder (default: the one holding the cwd)")
     args = parser.parse_args(argv)
-    out = args.out or project_root() / "build" / args.stack
+    root = project_root(args.project)
+    out = args.out or root / "build" / args.stack
     try:
-        files, summary = render_stack(args.stack, out)
+        files, summary = render_stack(args.stack, out, project_dir=root)
     except SpecError as err:
         print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
         return 1

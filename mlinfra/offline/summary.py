@@ -75,8 +75,18 @@ def summary_markdown(env: EnvironmentSpec, registrations: list[Any] | None = Non
     else:
         lines.append("No teams defined.")
     if registrations is not None:
-        lines += ["", "## Resources", ""]
-        counts = Counter(r.type for r in registrations)
-        lines += _table(["type", "count"], [[t, n] for t, n in sorted(counts.items())])
-        lines += ["", f"{len(registrations)} resources in total."]
+        lines += ["", *_resource_counts(registrations)]
+    return "\n".join(lines) + "\n"
+
+
+def _resource_counts(registrations: list[Any]) -> list[str]:
+    counts = Counter(r.type for r in registrations)
+    lines = ["## Resources", ""]
+    lines += _table(["type", "count"], [[t, n] for t, n in sorted(counts.items())])
+    return [*lines, "", f"{len(registrations)} resources in total."]
+
+
+def resources_markdown(config: Any, registrations: list[Any]) -> str:
+    """The summary of a project that is not a platform stack (a team stack): what it registers."""
+    lines = [f"# {config.project} stack `{config.stack}`", "", *_resource_counts(registrations)]
     return "\n".join(lines) + "\n"

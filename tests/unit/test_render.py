@@ -1,0 +1,142 @@
+"""`mlinfra render`: the real stack program under the mock runtime, deterministic output, no half renders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlinfra.offline.render import build_render, clean, render_environment, render_stack
+from mlinfra.spec import SpecError
+
+ROOT = Path(__file__).resolve().parents[2]
+MLINFRA = [sys.executable, "-m", "mlinfra.cli"]
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_render_dev_twice_gives_identical_trees(tmp_path):
+    for out in ("a", "b"):
+        result = subprocess.run([*MLINFRA, "render", "--stack", "dev", "--out", str(tmp_path / out)],
+                                cwd=ROOT, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert "## GPU pools" in result.stdout
+        assert "| l4-shared | gke | gcp | L4-24GB | 1 | 0 | 3 | spot |" in result.stdout
+    a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    assert a == b
+    assert {"resources.json", "summary.md"} <= set(a)
+    assert str(tmp_path).encode() not in b"".join(a.values()), "render output must not embed local paths"
+
+
+def test_resources_json_records_type_name_parent_provider_inputs(tmp_path):
+    files, _ = render_stack("dev", tmp_path / "out")
+    resources = json.loads(files["resources.json"])
+    assert resources == sorted(resources, key=lambda r: (r["type"], r["name"], r["parent"] or ""))
+    by_type = {r["type"]: r for r in resources}
+    pool = by_type["gcp:container/nodePool:NodePool"]
+    assert pool["parent"] == "gke-l4-shared"
+    assert pool["provider"] == "gke-gcp"
+    # Integers arrive from the mock runtime as floats; the render gives them back as ints.
+    assert pool["inputs"]["autoscaling"] == {"maxNodeCount": 3, "minNodeCount": 0}
+    assert by_type["pulumi:providers:kubernetes"]["inputs"]["kubeconfig"] == "[secret]"
+    assert by_type["mlinfra:index:Platform"]["parent"] is None
+
+
+def _project_with(tmp_path: Path, platform: dict) -> Path:
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    shutil.copy(ROOT / "stacks" / "__main__.py", project / "stacks" / "__main__.py")
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"mlinfra:platform": platform}}))
+    return project
+
+
+def test_invalid_spec_exits_non_zero_lists_every_problem_and_writes_nothing(tmp_path):
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["mlinfra:platform"]
+    dev["clusters"][0]["pools"][0].update(min_nodes=9, machine_type="g2-standard-5", gpus_per_node=0.5)
+    project = _project_with(tmp_path, dev)
+    out = tmp_path / "out"
+    result = subprocess.run([*MLINFRA, "render", "--stack", "bad", "--project", str(project), "--out", str(out)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "the environment spec has 3 problem(s)" in result.stderr
+    for path in ("pools[0].min_nodes", "pools[0].machine_type", "pools[0].gpus_per_node"):
+        assert f"clusters[0].{path}" in result.stderr
+    assert not out.exists()
+    with pytest.raises(SpecError):
+        render_stack("bad", out, project_dir=project)
+
+
+def test_a_failed_render_keeps_the_previous_tree(tmp_path):
+    out = tmp_path / "out"
+    render_stack("dev", out)
+    before = _tree(out)
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["mlinfra:platform"]
+    dev["clusters"][0]["pools"][0]["max_nodes"] = 0
+    with pytest.raises(SpecError):
+        render_stack("bad", out, project_dir=_project_with(tmp_path, dev))
+    assert _tree(out) == before
+
+
+def test_unknown_stack_is_a_usage_error(tmp_path):
+    result = subprocess.run([*MLINFRA, "render", "--stack", "nope", "--out", str(tmp_path / "o")],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "no stack config" in result.stderr and "dev" in result.stderr
+
+
+def test_render_environment_renders_a_spec_dict_in_process():
+    platform = {"environment": "t", "clusters": [{"name": "c", "cloud": "gcp", "region": "europe-west4",
+                                                   "project": "p", "pools": [{"name": "h", "gpu": "H100-80GB",
+                                                                              "max_nodes": 2,
+                                                                              "mig": {"profiles": {"1g.10gb": 7}}}]}]}
+    resources = json.loads(render_environment(platform)["resources.json"])
+    pool = next(r for r in resources if r["type"] == "gcp:container/nodePool:NodePool")
+    accelerator = pool["inputs"]["nodeConfig"]["guestAccelerators"][0]
+    assert accelerator["type"] == "nvidia-h100-80gb"
+    assert accelerator["gpuPartitionSize"] == "1g.10gb"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (8.0, 8),
+        (0.5, 0.5),
+        ({"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "pw"}, "[secret]"),
+        ({"b": [1.0, {"__internal": 1, "a": 2.0}]}, {"b": [1, {"a": 2}]}),
+        ("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "[unknown]"),
+    ],
+)
+def test_clean_normalises_recorded_values(value, expected):
+    assert clean(value) == expected
+
+
+def test_build_render_places_manifests_and_helm_releases_by_cluster():
+    class Reg:
+        def __init__(self, urn, type_, name, inputs, provider=""):
+            self.urn, self.type, self.name, self.inputs = urn, type_, name, inputs
+            self.provider_ref, self.parent_urn, self.custom = provider, "", True
+
+    provider = Reg("urn:p", "pulumi:providers:kubernetes", "edge-k8s", {})
+    cm = Reg("urn:cm", "kubernetes:core/v1:ConfigMap", "cm",
+             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf", "namespace": "ops"},
+              "data": {"a": "b"}}, "urn:p::edge-k8s-id")
+    ns = Reg("urn:ns", "kubernetes:core/v1:Namespace", "ns",
+             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}, "urn:p::edge-k8s-id")
+    release = Reg("urn:r", "kubernetes:helm.sh/v3:Release", "rel",
+                  {"name": "kueue", "chart": "kueue", "version": "0.19.2", "namespace": "kueue-system",
+                   "repositoryOpts": {"repo": "oci://x"}, "values": {"a": 1.0}}, "urn:p::edge-k8s-id")
+    files = build_render([provider, cm, ns, release])
+    assert yaml.safe_load(files["manifests/edge/ops/ConfigMap-conf.yaml"])["data"] == {"a": "b"}
+    assert "manifests/edge/_cluster/Namespace-ops.yaml" in files
+    assert yaml.safe_load(files["helm/edge/kueue.yaml"]) == {
+        "chart": "kueue", "repository": "oci://x", "version": "0.19.2", "namespace": "kueue-system",
+        "values": {"a": 1},
+    }

@@ -1,0 +1,455 @@
+"""`mlinfra diff BASE HEAD`: compare two render directories as Markdown for a pull-request comment.
+
+A render directory is what `mlinfra render` writes. The diff reads `resources.json` (every resource with its
+inputs; the manifests and Helm files are views of the same inputs) and `capacity.json` (GPU capacity per
+cluster and pool), and reports resources added, changed (each changed field as a path with before -> after)
+and removed; the node pools and clusters a change would replace (or whose nodes it would roll); GPU capacity
+per cluster and pool; and the quota of every queue, before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlinfra.spec.environment import EnvironmentSpec
+
+# Fields whose change makes the provider delete and re-create the resource (ForceNew in the providers), per
+# resource type. A path matches when it is the field itself or anything under it. Sources: the pulumi-aws and
+# pulumi-gcp (Terraform provider) schemas; initialNodeCount is left out because the node pools ignore it.
+REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws:eks/nodeGroup:NodeGroup": (
+        "amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "nodeGroupName",
+        "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds",
+    ),
+    "aws:eks/cluster:Cluster": (
+        "name", "roleArn", "encryptionConfig", "kubernetesNetworkConfig", "outpostConfig",
+        "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions",
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "cluster", "location", "project", "name", "namePrefix", "networkConfig",
+        "nodeConfig.machineType", "nodeConfig.guestAccelerators", "nodeConfig.diskSizeGb", "nodeConfig.diskType",
+        "nodeConfig.spot", "nodeConfig.preemptible", "nodeConfig.oauthScopes", "nodeConfig.serviceAccount",
+        "nodeConfig.shieldedInstanceConfig", "nodeConfig.localSsdCount", "nodeConfig.minCpuPlatform",
+        "placementPolicy",
+    ),
+    "gcp:container/cluster:Cluster": (
+        "name", "location", "project", "network", "subnetwork", "ipAllocationPolicy", "enableAutopilot",
+        "privateClusterConfig.enablePrivateEndpoint", "privateClusterConfig.masterIpv4CidrBlock",
+        "privateClusterConfig.privateEndpointSubnetwork", "nodeConfig", "initialNodeCount",
+    ),
+    # Immutable Kubernetes fields: Pulumi replaces the object.
+    "kubernetes:apps/v1:Deployment": ("spec.selector",),
+    "kubernetes:apps/v1:StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"),
+    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
+    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template", "spec.completions"),
+}
+
+# Fields whose change keeps the resource but replaces its nodes: Karpenter marks nodes drifted and rolls them,
+# a managed node group rolls onto a new launch template version.
+ROLL_FIELDS: dict[str, tuple[str, ...]] = {
+    "kubernetes:karpenter.sh/v1:NodePool": ("spec.template",),
+    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": ("spec",),
+    "aws:eks/nodeGroup:NodeGroup": ("launchTemplate", "releaseVersion", "version", "labels", "taints"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("imageId", "userData", "blockDeviceMappings", "metadataOptions"),
+}
+
+# Fields that are not worth reading in a review (provider bookkeeping).
+IGNORED_FIELDS = ("__", "initialNodeCount")
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_VALUE_CHARS = 80
+
+
+# --- reading a render -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Render:
+    """The parts of one render directory the diff compares."""
+
+    resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    capacity: dict[str, Any] | None = None
+    exists: bool = True
+
+
+def load_render(path: Path) -> Render:
+    """Read a render directory. A missing directory is an empty render (a stack that a PR adds or removes)."""
+    if not (path / "resources.json").exists():
+        return Render(exists=False)
+    resources = json.loads((path / "resources.json").read_text())
+    capacity_file = path / "capacity.json"
+    capacity = json.loads(capacity_file.read_text()) if capacity_file.exists() else None
+    return Render({(r["type"], r["name"]): r for r in resources}, capacity)
+
+
+def render_from_files(files: dict[str, str]) -> Render:
+    """A `Render` from the files dict that `render_stack` / `render_environment` return."""
+    resources = json.loads(files["resources.json"])
+    capacity = json.loads(files["capacity.json"]) if "capacity.json" in files else None
+    return Render({(r["type"], r["name"]): r for r in resources}, capacity)
+
+
+# --- capacity.json (written by render) ------------------------------------------------------------------
+
+
+def capacity_data(env: EnvironmentSpec) -> dict[str, Any]:
+    """GPU capacity of an environment at max nodes, per cluster and pool: what `capacity.json` holds."""
+    from mlinfra.spec.resolve import resolve_cluster_pools
+
+    clusters: dict[str, Any] = {}
+    for cluster in env.clusters:
+        pools: dict[str, Any] = {}
+        for p in resolve_cluster_pools(cluster):
+            pools[p.name] = {
+                "gpu": p.gpu.name,
+                "gpus_per_node": p.gpus_per_node,
+                "min_nodes": p.spec.min_nodes,
+                "max_nodes": p.spec.max_nodes,
+                "max_gpus": p.max_gpus,
+                "resources": dict(sorted(p.max_resources().items())),
+                "capacity_type": p.capacity_type,
+                "provisioner": p.spec.provisioner,
+                "mig_layout": p.mig_layout,
+                "types": list(p.instance_types) or [p.machine_type],
+            }
+        clusters[cluster.name] = {"cloud": cluster.cloud, "scheduler": cluster.scheduler, "pools": pools}
+    return {"environment": env.environment, "clusters": clusters}
+
+
+def capacity_json(env: EnvironmentSpec) -> str:
+    """`capacity.json` text: stable key order, trailing newline."""
+    return json.dumps(capacity_data(env), indent=1, sort_keys=True) + "\n"
+
+
+# --- field-level changes --------------------------------------------------------------------------------
+
+
+def _key_path(parent: str, key: str) -> str:
+    if _SIMPLE_KEY.match(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+def _scalar_list(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value)
+
+
+def field_changes(before: Any, after: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Every changed leaf between two input trees as (path, before, after); absent values are `None`.
+
+    Paths read like JSON paths without the `$`: `nodeConfig.guestAccelerators[0].count`,
+    `metadata.labels["mlinfra.io/pool"]`. Lists of scalars (instance types, scopes) are compared whole,
+    and so are lists whose length changed; lists of objects of equal length are compared item by item.
+    """
+    if before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if any(str(key).startswith(p) for p in IGNORED_FIELDS):
+                continue
+            yield from field_changes(before.get(key), after.get(key), _key_path(path, str(key)))
+        return
+    if (
+        isinstance(before, list)
+        and isinstance(after, list)
+        and len(before) == len(after)
+        and not (_scalar_list(before) and _scalar_list(after))
+    ):
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            yield from field_changes(b, a, f"{path}[{i}]")
+        return
+    yield path, before, after
+
+
+def _under(path: str, prefixes: Iterable[str]) -> str | None:
+    for prefix in prefixes:
+        if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "["):
+            return prefix
+    return None
+
+
+def replace_reason(type_: str, paths: Iterable[str]) -> list[str]:
+    """The changed paths of a resource that force its replacement (per `REPLACE_FIELDS`), in order."""
+    table = REPLACE_FIELDS.get(type_, ())
+    return [p for p in paths if _under(p, table)]
+
+
+def roll_reason(type_: str, paths: Iterable[str]) -> list[str]:
+    """The changed paths of a resource that keep it but replace its nodes (per `ROLL_FIELDS`)."""
+    table = ROLL_FIELDS.get(type_, ())
+    return [p for p in paths if _under(p, table)]
+
+
+# --- the diff -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One resource present on both sides whose inputs (or parent) differ."""
+
+    type: str
+    name: str
+    fields: list[tuple[str, Any, Any]]
+    replace: list[str]
+    roll: list[str]
+
+
+@dataclass
+class CapacityRow:
+    """GPU capacity of one pool (or a cluster's total, with `pool` None), before and after."""
+
+    cluster: str
+    pool: str | None
+    gpus_before: int
+    gpus_after: int
+    resources_before: dict[str, int]
+    resources_after: dict[str, int]
+
+    @property
+    def delta(self) -> int:
+        """Change in physical GPUs."""
+        return self.gpus_after - self.gpus_before
+
+
+@dataclass
+class QuotaRow:
+    """One queue's quota for one resource (per flavor for Kueue), before and after."""
+
+    cluster: str
+    queue: str
+    resource: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Diff:
+    """Everything a reviewer sees for one stack."""
+
+    added: list[tuple[str, str]]
+    removed: list[tuple[str, str]]
+    changed: list[Change]
+    capacity: list[CapacityRow]
+    quotas: list[QuotaRow]
+    capacity_known: bool = True
+    base_exists: bool = True
+    head_exists: bool = True
+
+    @property
+    def empty(self) -> bool:
+        """No resource and no capacity or quota change."""
+        return not (self.added or self.removed or self.changed or self.quotas) and all(
+            r.delta == 0 and r.resources_before == r.resources_after for r in self.capacity
+        )
+
+
+def _meta_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    # A new parent changes the URN: Pulumi deletes and re-creates unless the component carries an alias.
+    out = []
+    for key in ("parent", "provider"):
+        if before.get(key) != after.get(key):
+            out.append((f"({key})", before.get(key), after.get(key)))
+    return out
+
+
+def _pool_rows(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[CapacityRow]:
+    base_clusters = (base or {}).get("clusters", {})
+    head_clusters = (head or {}).get("clusters", {})
+    rows: list[CapacityRow] = []
+    for cluster in sorted(set(base_clusters) | set(head_clusters)):
+        b_pools = base_clusters.get(cluster, {}).get("pools", {})
+        h_pools = head_clusters.get(cluster, {}).get("pools", {})
+        total_b: dict[str, int] = {}
+        total_h: dict[str, int] = {}
+        gb = gh = 0
+        for pool in sorted(set(b_pools) | set(h_pools)):
+            b, h = b_pools.get(pool, {}), h_pools.get(pool, {})
+            rows.append(CapacityRow(cluster, pool, b.get("max_gpus", 0), h.get("max_gpus", 0),
+                                    b.get("resources", {}), h.get("resources", {})))
+            gb += b.get("max_gpus", 0)
+            gh += h.get("max_gpus", 0)
+            for k, v in b.get("resources", {}).items():
+                total_b[k] = total_b.get(k, 0) + v
+            for k, v in h.get("resources", {}).items():
+                total_h[k] = total_h.get(k, 0) + v
+        rows.append(CapacityRow(cluster, None, gb, gh, dict(sorted(total_b.items())), dict(sorted(total_h.items()))))
+    return rows
+
+
+def queue_quotas(resources: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """Quota per (cluster, queue, resource) from the Kueue ClusterQueues and Volcano Queues of a render.
+
+    Kueue: `nominalQuota` per flavor, keyed `<flavor>/<resource>`. Volcano: `capability` (the hard limit)
+    and `deserved`, keyed `capability/<resource>` and `deserved/<resource>`.
+    """
+    quotas: dict[tuple[str, str, str], Any] = {}
+    for r in resources:
+        inputs = r.get("inputs") or {}
+        kind, api = inputs.get("kind"), str(inputs.get("apiVersion", ""))
+        provider = r.get("provider") or ""
+        cluster = provider[: -len("-k8s")] if provider.endswith("-k8s") else provider
+        name = (inputs.get("metadata") or {}).get("name") or r["name"]
+        spec = inputs.get("spec") or {}
+        if kind == "ClusterQueue" and api.startswith("kueue.x-k8s.io/"):
+            for group in spec.get("resourceGroups") or []:
+                for flavor in group.get("flavors") or []:
+                    for res in flavor.get("resources") or []:
+                        quotas[(cluster, name, f"{flavor.get('name')}/{res.get('name')}")] = res.get("nominalQuota")
+        elif kind == "Queue" and api.startswith("scheduling.volcano.sh/"):
+            for section in ("capability", "deserved"):
+                for res, value in sorted((spec.get(section) or {}).items()):
+                    quotas[(cluster, name, f"{section}/{res}")] = value
+    return quotas
+
+
+def compute_diff(base: Render, head: Render) -> Diff:
+    """Compare two renders."""
+    added = sorted(set(head.resources) - set(base.resources))
+    removed = sorted(set(base.resources) - set(head.resources))
+    changed = []
+    for key in sorted(set(base.resources) & set(head.resources)):
+        b, h = base.resources[key], head.resources[key]
+        fields = _meta_changes(b, h) + list(field_changes(b.get("inputs"), h.get("inputs")))
+        if not fields:
+            continue
+        paths = [p for p, _, _ in fields]
+        replace = [p for p in paths if p == "(parent)"] + replace_reason(key[0], paths)
+        changed.append(Change(key[0], key[1], fields, replace, roll_reason(key[0], paths)))
+    bq = queue_quotas(base.resources.values())
+    hq = queue_quotas(head.resources.values())
+    quotas = [QuotaRow(*k, bq.get(k), hq.get(k)) for k in sorted(set(bq) | set(hq)) if bq.get(k) != hq.get(k)]
+    known = (base.capacity is not None or not base.exists) and (head.capacity is not None or not head.exists)
+    return Diff(added, removed, changed, _pool_rows(base.capacity, head.capacity), quotas, known,
+                base.exists, head.exists)
+
+
+# --- Markdown -------------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        text = "(none)"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, sort_keys=True, separators=(", ", ": "))
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 3] + "..."
+    return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _resources_text(resources: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in resources.items()) or "-"
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else str(n)
+
+
+def _label(type_: str, name: str) -> str:
+    return f"`{name}` ({type_})"
+
+
+def format_markdown(diff: Diff, title: str | None = None) -> str:
+    """The pull-request comment for one stack."""
+    lines: list[str] = [f"### {title}" if title else "### mlinfra diff", ""]
+    if not diff.base_exists:
+        lines += ["New stack: the base branch has no render for it.", ""]
+    if not diff.head_exists:
+        lines += ["Removed stack: the pull request deletes it.", ""]
+    replaced = [c for c in diff.changed if c.replace]
+    rolled = [c for c in diff.changed if c.roll and not c.replace]
+    lines.append(
+        f"**{len(diff.added)} to add, {len(diff.changed)} to change ({len(replaced)} replaced), "
+        f"{len(diff.removed)} to delete.**"
+    )
+    lines.append("")
+    if diff.empty:
+        lines += ["No changes.", ""]
+        return "\n".join(lines)
+    if replaced or rolled:
+        lines += ["#### Replacements", ""]
+        rows = [[_label(c.type, c.name), "**replace**", ", ".join(f"`{p}`" for p in c.replace)] for c in replaced]
+        rows += [[_label(c.type, c.name), "nodes roll", ", ".join(f"`{p}`" for p in c.roll)] for c in rolled]
+        lines += _table(["resource", "effect", "because of"], rows) + [""]
+    if diff.capacity_known:
+        lines += _capacity_lines(diff.capacity)
+    else:
+        lines += ["GPU capacity: not compared (a render without `capacity.json`).", ""]
+    if diff.quotas:
+        lines += ["#### Queue quotas", ""]
+        lines += _table(
+            ["cluster", "queue", "quota", "before", "after"],
+            [[q.cluster, f"`{q.queue}`", f"`{q.resource}`", _cell(q.before), _cell(q.after)] for q in diff.quotas],
+        ) + [""]
+    if diff.added:
+        lines += ["#### Added", ""] + [f"- {_label(t, n)}" for t, n in diff.added] + [""]
+    if diff.removed:
+        lines += ["#### Removed", ""] + [f"- {_label(t, n)}" for t, n in diff.removed] + [""]
+    if diff.changed:
+        lines += ["#### Changed", ""]
+        for c in diff.changed:
+            lines += [f"<details><summary>{_label(c.type, c.name)}: {len(c.fields)} field(s)"
+                      f"{' (replace)' if c.replace else ''}</summary>", ""]
+            lines += _table(
+                ["field", "before", "after"],
+                [[f"`{p}`", _cell(b), _cell(a)] for p, b, a in c.fields],
+            )
+            lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _capacity_lines(rows: list[CapacityRow]) -> list[str]:
+    changed = [r for r in rows if r.delta or r.resources_before != r.resources_after]
+    totals = [r for r in rows if r.pool is None]
+    if not changed:
+        total = sum(r.gpus_after for r in totals)
+        return [f"GPU capacity unchanged: {total} GPUs at max nodes.", ""]
+    lines = ["#### GPU capacity (at max nodes)", ""]
+    table = []
+    for r in rows:
+        if r.pool is not None and r not in changed:
+            continue
+        where = f"**{r.cluster}** (total)" if r.pool is None else f"{r.cluster} / `{r.pool}`"
+        table.append([where, str(r.gpus_before), str(r.gpus_after), _signed(r.delta),
+                      _resources_text(r.resources_before), _resources_text(r.resources_after)])
+    lines += _table(["cluster / pool", "GPUs before", "GPUs after", "delta", "schedulable before",
+                     "schedulable after"], table)
+    return lines + [""]
+
+
+def diff_dirs(base: Path, head: Path, title: str | None = None) -> str:
+    """Markdown comparing two render directories."""
+    return format_markdown(compute_diff(load_render(base), load_render(head)), title)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: `mlinfra diff BASE HEAD [--title T] [--out FILE]`."""
+    parser = argparse.ArgumentParser(prog="mlinfra diff", description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=Path, help="render directory of the base branch")
+    parser.add_argument("head", type=Path, help="render directory of the pull request")
+    parser.add_argument("--title", help="heading of the comment section (e.g. the stack name)")
+    parser.add_argument("--out", type=Path, help="also write the Markdown to this file")
+    args = parser.parse_args(argv)
+    if not (args.base / "resources.json").exists() and not (args.head / "resources.json").exists():
+        print(f"mlinfra diff: neither {args.base} nor {args.head} is a render directory (no resources.json)",
+              file=sys.stderr)
+        return 2
+    text = diff_dirs(args.base, args.head, args.title)
+    if args.out:
+        args.out.write_text(text)
+    print(text, end="")
+    return 0

@@ -68,9 +68,25 @@ class Registration:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Mocks that answer registrations with deterministic outputs and invokes from a small table."""
+    """Mocks that answer registrations with deterministic outputs and invokes from a small table.
+
+    `stack_outputs` maps a referenced stack's name to `{"outputs": {...}, "secret_output_names": [...]}`:
+    offline there is no backend to read a `StackReference` from, so the caller supplies its outputs.
+    """
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None):
+        super().__init__()
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            ref = str(args.inputs.get("name") or args.name)
+            known = self.stack_outputs.get(ref, {})
+            return ref, {
+                "name": ref,
+                "outputs": known.get("outputs", {}),
+                "secretOutputNames": list(known.get("secret_output_names", [])),
+            }
         inputs = dict(args.inputs)
         outputs = {**inputs, **_outputs_for(args.typ, args.name, inputs)}
         return f"{args.name}-id", outputs

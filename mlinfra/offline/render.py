@@ -104,8 +104,15 @@ def program_path(root: Path) -> Path:
     return path / "__main__.py" if path.is_dir() else path
 
 
-def run_program(program: Path | Callable[[], object], config: StackConfig) -> list[Any]:
-    """Run a Pulumi program (a file, or a callable) under the mock runtime; return its registrations."""
+def run_program(
+    program: Path | Callable[[], object],
+    config: StackConfig,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+) -> list[Any]:
+    """Run a Pulumi program (a file, or a callable) under the mock runtime; return its registrations.
+
+    `stack_outputs` answers the program's `StackReference`s (see `RecordingMocks`).
+    """
     import pulumi
     from pulumi.runtime import settings, stack as runtime_stack
     from pulumi.runtime.sync_await import _sync_await
@@ -114,7 +121,7 @@ def run_program(program: Path | Callable[[], object], config: StackConfig) -> li
 
     settings.reset_options()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(stack_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()
@@ -200,11 +207,22 @@ def write_tree(out: Path, files: dict[str, str]) -> None:
     os.replace(tmp, out)
 
 
+def offline_stack_outputs(project_dir: Path) -> dict[str, dict[str, Any]]:
+    """The outputs of the stacks a project references, from its `offline-outputs.yaml` (none if absent).
+
+    Offline there is no backend to read a `StackReference` from; a team stack keeps a fixture of the platform
+    stack's outputs beside its program: `{<stack name>: {outputs: {...}, secret_output_names: [...]}}`.
+    """
+    path = project_dir / "offline-outputs.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
 def render_stack(stack: str, out: Path | None = None, project_dir: Path | None = None) -> tuple[dict[str, str], str]:
     """Render one stack: check its spec, run the program under mocks, return (files, summary markdown).
 
     Raises `SpecError` before running anything when the spec is inconsistent.
     """
+    from mlinfra.offline.diff import capacity_json
     from mlinfra.offline.summary import resources_markdown, summary_markdown
     from mlinfra.spec import load_environment
 
@@ -214,10 +232,12 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     # (a team stack) is rendered as it is.
     platform = config.platform()
     env = load_environment(platform) if platform is not None else None
-    registrations = run_program(program_path(root), config)
+    registrations = run_program(program_path(root), config, offline_stack_outputs(root))
     files = build_render(registrations)
     summary = summary_markdown(env, registrations) if env is not None else resources_markdown(config, registrations)
     files["summary.md"] = summary
+    if env is not None:
+        files["capacity.json"] = capacity_json(env)
     if out is not None:
         write_tree(out, files)
     return files, summary
@@ -241,7 +261,11 @@ def render_environment(platform: Any, stack: str = "test", extra_config: dict[st
 
         Platform("platform", env)
 
-    return build_render(run_program(program, config))
+    from mlinfra.offline.diff import capacity_json
+
+    files = build_render(run_program(program, config))
+    files["capacity.json"] = capacity_json(env)
+    return files
 
 
 def main(argv: list[str] | None = None) -> int:

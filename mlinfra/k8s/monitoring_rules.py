@@ -1,0 +1,217 @@
+"""GPU and queueing alert rules as Prometheus rule groups, built from the spec and what the exporter exports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mlinfra.spec.monitoring import AlertsSpec
+
+# The GPU operator's dcgm-exporter Service (and so the scrape job) is called this.
+DCGM_JOB = "nvidia-dcgm-exporter"
+# The operator's ServiceMonitor keeps `honorLabels: false`, so the exporter's pod-mapping labels
+# `namespace`/`pod`/`container` clash with the target's own and Prometheus stores them as `exported_*`.
+DCGM_NAMESPACE_LABEL = "exported_namespace"
+DCGM_POD_LABEL = "exported_pod"
+# kube-state-metrics reports a node's extended resources with `/` and `.` turned into `_`.
+KSM_GPU_RESOURCE = "nvidia_com_gpu"
+
+# The fields of dcgm-exporter's default-counters.csv (4.5.3-4.8.2): what the exporter sends when nobody
+# configures it. Used only when the GPU operator's counter catalog is not available.
+DEFAULT_DCGM_COUNTERS = frozenset(
+    {
+        "DCGM_FI_DEV_SM_CLOCK", "DCGM_FI_DEV_MEM_CLOCK", "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_GPU_TEMP",
+        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+        "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_MEM_COPY_UTIL", "DCGM_FI_DEV_ENC_UTIL", "DCGM_FI_DEV_DEC_UTIL",
+        "DCGM_FI_DEV_XID_ERRORS", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_RESERVED",
+        "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "DCGM_FI_DEV_VGPU_LICENSE_STATUS",
+        "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+        "DCGM_FI_DEV_ROW_REMAP_FAILURE", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
+        "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_PROF_PCIE_TX_BYTES", "DCGM_FI_PROF_PCIE_RX_BYTES",
+    }
+)
+
+# XIDs that mean the GPU (not the program) is broken and the node needs draining: double-bit ECC (48),
+# row-remap events (63, 64), NVLink (74), fallen off the bus (79), uncontained/contained ECC (94, 95).
+CRITICAL_XIDS = (48, 63, 64, 74, 79, 92, 94, 95)
+
+_DCGM_FIELD_RE = re.compile(r"\bDCGM_FI_[A-Z0-9_]+\b")
+# Bits of DCGM_FI_DEV_CLOCKS_EVENT_REASONS (NVML clocks-event reasons).
+_POWER_BITS = (0x4, 0x80)  # software power cap, hardware power brake
+_THERMAL_BITS = (0x20, 0x40)  # software and hardware thermal slowdown
+
+
+def exported_dcgm_metrics() -> frozenset[str]:
+    """The DCGM fields the cluster's exporter is configured with (the GPU operator's counter catalog)."""
+    try:
+        from mlinfra.catalog.dcgm import exported_metric_names  # type: ignore[import-not-found]
+    except ImportError:
+        return DEFAULT_DCGM_COUNTERS
+    return frozenset(exported_metric_names())
+
+
+def dcgm_fields_used(groups: Iterable[dict[str, Any]]) -> set[str]:
+    """Every DCGM field named in the rules' expressions (to check them against what the exporter exports)."""
+    return {f for g in groups for r in g["rules"] for f in _DCGM_FIELD_RE.findall(r["expr"])}
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_:
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule
+
+
+def _bit_set(metric: str, bit: int) -> str:
+    # PromQL has no bitwise operators; floor division and modulo pick one bit of the reasons mask.
+    return f"(floor({metric} / {bit}) % 2)"
+
+
+def _throttle_expr(kind: str, exported: frozenset[str], percent: float) -> str | None:
+    """Share of time a GPU is throttled for power or heat, from the best field the exporter exports."""
+    counter = f"DCGM_FI_DEV_{kind.upper()}_VIOLATION"
+    if counter in exported:
+        # Violation counters accumulate microseconds spent throttled.
+        return f"rate({counter}[10m]) / 1e6 * 100 > {_num(percent)}"
+    for reasons in ("DCGM_FI_DEV_CLOCKS_EVENT_REASONS", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS"):
+        if reasons in exported:
+            bits = _POWER_BITS if kind == "power" else _THERMAL_BITS
+            # `or` would keep only the left side for equal label sets; adding the bits and clamping is the OR.
+            flag = " + ".join(_bit_set(reasons, b) for b in bits)
+            return f"avg_over_time(clamp_max({flag}, 1)[10m:1m]) * 100 > {_num(percent)}"
+    return None
+
+
+def gpu_alert_rules(alerts: AlertsSpec, exported: frozenset[str]) -> list[dict[str, Any]]:
+    """The GPU health and usage alerts. Only fields in `exported` are used; an alert whose field the exporter
+    does not export is left out (the contract tests require the project's exporter config to cover all)."""
+    gpu = "GPU {{ $labels.gpu }} on {{ $labels.Hostname }}"
+    pod = DCGM_POD_LABEL
+    # The XID field holds the last error's code; one comparison per code keeps the value (the code) intact.
+    critical_xid = " or ".join(f"max_over_time(DCGM_FI_DEV_XID_ERRORS[5m]) == {x}" for x in CRITICAL_XIDS)
+    rules = [
+        _alert(
+            "GpuXidErrorCritical",
+            critical_xid,
+            "", "critical",
+            f"{gpu} reported a hardware XID error",
+            f"XID {{{{ $value }}}} on {gpu}: the GPU needs a reset or the node a drain and replacement.",
+        ),
+        _alert(
+            "GpuXidError",
+            f"max_over_time(DCGM_FI_DEV_XID_ERRORS[5m]) > 0 unless ({critical_xid})",
+            "", "warning",
+            f"{gpu} reported an XID error",
+            f"XID {{{{ $value }}}} on {gpu} (pod {{{{ $labels.{pod} }}}}): usually an application fault; "
+            "repeated XIDs on one GPU point at the hardware.",
+        ),
+        _alert(
+            "GpuRowRemapFailure",
+            "DCGM_FI_DEV_ROW_REMAP_FAILURE > 0",
+            "", "critical",
+            f"{gpu} failed to remap a memory row",
+            f"{gpu} has memory it can no longer repair; drain the node and replace the GPU.",
+        ),
+        _alert(
+            "GpuUncorrectableMemoryError",
+            "increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[1h]) > 0",
+            "", "warning",
+            f"{gpu} remapped a row after an uncorrectable ECC error",
+            f"{gpu} hit an uncorrectable memory error; the remap takes effect after a GPU reset, so drain it.",
+        ),
+        _alert(
+            "GpuEccDoubleBitErrors",
+            "increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[1h]) > 0",
+            "", "critical",
+            f"{gpu} had double-bit ECC errors",
+            f"{gpu} reported {{{{ $value }}}} uncorrectable (double-bit) ECC errors in the last hour; drain the node.",
+        ),
+        _alert(
+            "GpuTemperatureHigh",
+            f"DCGM_FI_DEV_GPU_TEMP > {alerts.gpu_temperature_celsius}",
+            "10m", "warning",
+            f"{gpu} is running hot",
+            f"{gpu} is at {{{{ $value }}}} C (threshold {alerts.gpu_temperature_celsius} C); it will throttle soon.",
+        ),
+        _alert(
+            "GpuMemoryNearFull",
+            "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100 > "
+            f"{_num(alerts.gpu_memory_full_percent)}",
+            "15m", "warning",
+            f"{gpu} memory is nearly full",
+            f"{gpu} uses {{{{ $value | humanize }}}}% of its memory (pod {{{{ $labels.{pod} }}}}); "
+            "the next allocation may fail with out-of-memory.",
+        ),
+        _alert(
+            "GpuAllocatedIdle",
+            f'DCGM_FI_DEV_GPU_UTIL{{{DCGM_POD_LABEL}!=""}} < {_num(alerts.gpu_idle_percent)}',
+            alerts.gpu_idle_for, "info",
+            f"{gpu} is allocated but idle",
+            f"Pod {{{{ $labels.{DCGM_NAMESPACE_LABEL} }}}}/{{{{ $labels.{pod} }}}} holds {gpu} below "
+            f"{_num(alerts.gpu_idle_percent)}% utilisation for {alerts.gpu_idle_for}; release it for others.",
+        ),
+        _alert(
+            "DcgmExporterDown",
+            f'sum(kube_node_status_capacity{{resource="{KSM_GPU_RESOURCE}"}}) > 0 '
+            f'unless on() (sum(up{{job="{DCGM_JOB}"}} == 1) > 0)',
+            "10m", "critical",
+            "No DCGM exporter is reporting GPU metrics",
+            "The cluster has GPU nodes but no dcgm-exporter target is up: GPU alerts, dashboards and GPU "
+            "autoscaling are blind.",
+        ),
+    ]
+    for kind, title in (("thermal", "heat"), ("power", "power")):
+        expr = _throttle_expr(kind, exported, alerts.throttle_percent)
+        if expr is not None:
+            rules.append(
+                _alert(
+                    f"Gpu{kind.capitalize()}Throttling",
+                    expr,
+                    "10m", "warning",
+                    f"{gpu} is throttled by {title}",
+                    f"{gpu} spent {{{{ $value | humanize }}}}% of the last 10 minutes throttled by {title} "
+                    f"(threshold {_num(alerts.throttle_percent)}%).",
+                )
+            )
+    return [r for r in rules if dcgm_fields_used([{"rules": [r]}]) <= exported]
+
+
+def kueue_alert_rules(alerts: AlertsSpec) -> list[dict[str, Any]]:
+    """Queueing alerts from Kueue's controller metrics."""
+    window = alerts.workloads_pending_for
+    return [
+        _alert(
+            "KueueWorkloadsPendingTooLong",
+            "sum by (cluster_queue) (kueue_pending_workloads) > 0 unless on(cluster_queue) "
+            f"(sum by (cluster_queue) (increase(kueue_admitted_workloads_total[{window}])) > 0)",
+            window, "warning",
+            "ClusterQueue {{ $labels.cluster_queue }} has workloads pending and admits none",
+            "{{ $value }} workload(s) wait in ClusterQueue {{ $labels.cluster_queue }} and none was admitted for "
+            f"{window}: the quota is used up or no flavor fits.",
+        )
+    ]
+
+
+def rule_groups(alerts: AlertsSpec, exported: frozenset[str], kueue: bool) -> list[dict[str, Any]]:
+    """The rule groups of one cluster (the `spec.groups` of its PrometheusRule)."""
+    groups = [{"name": "mlinfra-gpu", "rules": gpu_alert_rules(alerts, exported)}]
+    if kueue:
+        groups.append({"name": "mlinfra-kueue", "rules": kueue_alert_rules(alerts)})
+    return groups
+
+
+def prometheus_rule(name: str, namespace: str, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """A PrometheusRule object holding `groups`."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "mlinfra"}},
+        "spec": {"groups": groups},
+    }

@@ -1,0 +1,168 @@
+"""Pure decisions for Fluid: a cache spec and its pools in, Helm values and Fluid manifests out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlinfra.spec.caches import CacheSpec, MountSpec
+from mlinfra.spec.resolve import LABEL_POOL, ResolvedPool
+
+API_VERSION = "data.fluid.io/v1alpha1"
+NAMESPACE = "fluid-system"
+# Alluxio pods in the Fluid namespace run as its `default` service account (the AlluxioRuntime has no
+# service-account field), so the cloud identity is bound to that account.
+RUNTIME_SERVICE_ACCOUNT = "default"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "mlinfra"}
+
+
+def namespace_manifest() -> dict[str, Any]:
+    """The Fluid namespace: the only one allowed privileged pods (CSI plugin, FUSE and cache workers)."""
+    labels = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": {**labels, **MANAGED_BY}},
+    }
+
+
+def helm_values() -> dict[str, Any]:
+    """Values of the Fluid chart (keys of its values.yaml only).
+
+    The Alluxio runtime controller caches the data; the thin runtime controller serves the `dataset://`
+    references that give each team its PVC. Fluid's other engines stay off.
+    """
+    return {
+        "namespace": NAMESPACE,
+        "runtime": {
+            "alluxio": {"enabled": True},
+            "thin": {"enabled": True},
+        },
+    }
+
+
+def mount_name(cache: CacheSpec, index: int, mount: MountSpec) -> str:
+    """The mount's name inside the Dataset."""
+    return mount.name or (cache.name if len(cache.mounts) == 1 else f"{cache.name}-{index}")
+
+
+def dataset_mount(cache: CacheSpec, index: int, mount: MountSpec) -> dict[str, Any]:
+    """One read-only Dataset mount; credentials only as Secret references (`encryptOptions`)."""
+    name = mount_name(cache, index, mount)
+    out: dict[str, Any] = {
+        "mountPoint": mount.url,
+        "name": name,
+        "path": mount.path or ("/" if len(cache.mounts) == 1 else f"/{name}"),
+        "readOnly": True,
+    }
+    if mount.options:
+        out["options"] = dict(sorted(mount.options.items()))
+    if mount.secret_options:
+        out["encryptOptions"] = [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
+            for key, ref in sorted(mount.secret_options.items())
+        ]
+    return out
+
+
+def placement(pools: list[ResolvedPool]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Node affinity to the pools (by `mlinfra.io/pool`) and the tolerations their taints need."""
+    affinity = {
+        "required": {
+            "nodeSelectorTerms": [
+                {"matchExpressions": [{"key": LABEL_POOL, "operator": "In", "values": sorted(p.name for p in pools)}]}
+            ]
+        }
+    }
+    tolerations: list[dict[str, Any]] = []
+    for pool in pools:
+        for toleration in pool.toleration:
+            if toleration not in tolerations:
+                tolerations.append(toleration)
+    return affinity, tolerations
+
+
+def dataset_manifest(cache: CacheSpec, pools: list[ResolvedPool]) -> dict[str, Any]:
+    """The Dataset in the Fluid namespace: the buckets, read-only, cached on the GPU pools' nodes."""
+    affinity, tolerations = placement(pools)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Dataset",
+        "metadata": {"name": cache.name, "namespace": NAMESPACE, "labels": dict(MANAGED_BY)},
+        "spec": {
+            "mounts": [dataset_mount(cache, k, m) for k, m in enumerate(cache.mounts)],
+            "accessModes": ["ReadOnlyMany"],
+            # Several caches may sit on the same GPU nodes (Fluid's default would give each node to one).
+            "placement": "Shared",
+            "nodeAffinity": affinity,
+            "tolerations": tolerations,
+        },
+    }
+
+
+def runtime_manifest(cache: CacheSpec) -> dict[str, Any]:
+    """The AlluxioRuntime bound to the Dataset (same name): workers and their tiered store."""
+    levels = [
+        {
+            "mediumtype": tier.medium,
+            "path": tier.host_path,
+            "quota": tier.quota,
+            "high": f"{tier.high:g}",
+            "low": f"{tier.low:g}",
+        }
+        for tier in cache.tiers
+    ]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AlluxioRuntime",
+        "metadata": {"name": cache.name, "namespace": NAMESPACE, "labels": dict(MANAGED_BY)},
+        "spec": {
+            "replicas": cache.replicas,
+            "tieredstore": {"levels": levels},
+            # The cached data is a read-only copy; Fluid removes the FUSE pods once the runtime goes.
+            "fuse": {"cleanPolicy": "OnRuntimeDeleted"},
+        },
+    }
+
+
+def dataload_manifest(cache: CacheSpec) -> dict[str, Any] | None:
+    """The DataLoad that warms the cache, or None when the spec asks for no warm-up."""
+    if cache.warmup is None:
+        return None
+    spec: dict[str, Any] = {
+        "dataset": {"name": cache.name, "namespace": NAMESPACE},
+        "loadMetadata": cache.warmup.load_metadata,
+        "target": [{"path": p} for p in cache.warmup.paths],
+        "policy": "Cron" if cache.warmup.schedule else "Once",
+    }
+    if cache.warmup.schedule:
+        spec["schedule"] = cache.warmup.schedule
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "DataLoad",
+        "metadata": {"name": f"{cache.name}-warmup", "namespace": NAMESPACE, "labels": dict(MANAGED_BY)},
+        "spec": spec,
+    }
+
+
+def team_dataset_manifest(cache: CacheSpec, team: str) -> dict[str, Any]:
+    """A Dataset in a team's namespace referencing the cache (`dataset://fluid-system/<cache>`).
+
+    Fluid gives it a PVC named after the cache in the team's namespace, served by the FUSE pods in the Fluid
+    namespace through the CSI plugin, so the team's namespace needs no privileged pods.
+    """
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Dataset",
+        "metadata": {"name": cache.name, "namespace": team, "labels": dict(MANAGED_BY)},
+        "spec": {"mounts": [{"mountPoint": f"dataset://{NAMESPACE}/{cache.name}", "name": cache.name, "path": "/"}]},
+    }
+
+
+def cache_manifests(cache: CacheSpec, pools: list[ResolvedPool]) -> list[dict[str, Any]]:
+    """Every Fluid object of one cache, in creation order."""
+    objs = [dataset_manifest(cache, pools), runtime_manifest(cache)]
+    load = dataload_manifest(cache)
+    if load is not None:
+        objs.append(load)
+    objs += [team_dataset_manifest(cache, team) for team in cache.teams]
+    return objs

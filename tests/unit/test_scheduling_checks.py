@@ -1,0 +1,207 @@
+"""The scheduling checks: every invalid case names its field path, the value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from mlinfra.checks import run_checks
+from mlinfra.spec import EnvironmentSpec, SpecError, load_environment
+from mlinfra.spec.scheduling import parse_quantity
+
+
+def base() -> dict[str, Any]:
+    """An AWS cluster with a mixed-MIG pool and a spot pool, a GKE cluster, a Volcano cluster, two teams."""
+    return {
+        "environment": "t",
+        "clusters": [
+            {
+                "name": "eks",
+                "cloud": "aws",
+                "region": "us-east-1",
+                "pools": [
+                    {"name": "h100-mig", "gpu": "H100-80GB", "max_nodes": 2,
+                     "mig": {"profiles": {"1g.10gb": 3, "2g.20gb": 2}}},
+                    {"name": "h100-spot", "gpu": "H100-80GB", "max_nodes": 4, "spot": True},
+                ],
+            },
+            {"name": "gke", "cloud": "gcp", "region": "us-central1",
+             "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}]},
+            {"name": "vol", "cloud": "gcp", "region": "us-central1", "scheduler": "volcano",
+             "pools": [{"name": "l4-vol", "gpu": "L4-24GB", "max_nodes": 3}]},
+            {"name": "plain", "cloud": "gcp", "region": "us-central1", "scheduler": "none", "pools": []},
+        ],
+        "scheduling": {
+            "teams": [
+                {"name": "research", "cluster": "eks", "cohort": "ml",
+                 "quotas": [
+                     {"flavor": "h100-mig", "resources": {"nvidia.com/mig-1g.10gb": 4, "cpu": 8, "memory": "64Gi"},
+                      "lending_limit": {"nvidia.com/mig-1g.10gb": 2}},
+                     {"flavor": "h100-spot", "resources": {"nvidia.com/gpu": 2}, "borrowing_limit": {"nvidia.com/gpu": 2}},
+                 ]},
+                {"name": "prod", "cluster": "eks", "cohort": "ml"},
+                {"name": "vision", "cluster": "vol"},
+            ],
+            "cohorts": [{"name": "ml", "cluster": "eks", "parent": "org"}],
+        },
+    }
+
+
+def with_(path: str, value: Any) -> dict[str, Any]:
+    """The base spec with one value set at a dotted path (`scheduling.teams.0.cluster`)."""
+    spec = base()
+    node: Any = spec
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node[part]
+    last = parts[-1]
+    if last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return spec
+
+
+def problems(spec: dict[str, Any]) -> list[Any]:
+    return run_checks(EnvironmentSpec.model_validate(spec))
+
+
+def test_base_spec_is_clean() -> None:
+    assert problems(base()) == []
+
+
+def test_the_dev_stack_minimal_team_shape_loads() -> None:
+    env = load_environment({
+        "environment": "dev",
+        "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1",
+                      "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}]}],
+        "scheduling": {"teams": [{"name": "research", "cluster": "gke"}]},
+    })
+    assert env.scheduling.teams[0].namespace_name == "research"
+
+
+Q0 = "scheduling.teams.0.quotas.0"
+Q1 = "scheduling.teams.0.quotas.1"
+
+INVALID = [
+    # (what, mutate -> spec, expected path, expected message fragment, severity)
+    ("team on a cluster that does not exist",
+     lambda: with_("scheduling.teams.2.cluster", "nope"), "scheduling.teams[2].cluster", "no such cluster; clusters: eks, gke, vol, plain", "error"),
+    ("team on a cluster whose scheduler is none",
+     lambda: with_("scheduling.teams.2.cluster", "plain"), "scheduling.teams[2].cluster", "has scheduler 'none'", "error"),
+    ("duplicate team name",
+     lambda: with_("scheduling.teams.2.name", "research"), "scheduling.teams[2].name", "duplicate team name", "error"),
+    ("two teams in one namespace",
+     lambda: with_("scheduling.teams.1.namespace", "research"), "scheduling.teams[1].namespace", "share this namespace", "error"),
+    ("Volcano reserved queue name",
+     lambda: with_("scheduling.teams.2.name", "default"), "scheduling.teams[2].name", "reserves the queue names root and default", "error"),
+    ("flavor group that matches no pool",
+     lambda: with_("scheduling.flavors", [{"name": "a100", "cluster": "eks", "node_labels": {"mlinfra.io/gpu-model": "A100-80GB"}}]),
+     "scheduling.flavors[0].node_labels", "selects no pool of cluster eks", "error"),
+    ("flavor group mixing spot and on-demand",
+     lambda: with_("scheduling.flavors", [{"name": "h100", "cluster": "eks", "node_labels": {"mlinfra.io/gpu-model": "H100-80GB"}}]),
+     "scheduling.flavors[0].node_labels", "selects both spot and on-demand pools (h100-mig, h100-spot)", "error"),
+    ("quota on a flavor that does not exist",
+     lambda: with_(f"{Q1}.flavor", "a100"), "scheduling.teams[0].quotas[1].flavor", "no such flavor on cluster eks; flavors: h100-mig, h100-spot", "error"),
+    ("nvidia.com/gpu on a pool that advertises only MIG resources",
+     lambda: with_(f"{Q0}.resources", {"nvidia.com/gpu": 1}), 'scheduling.teams[0].quotas[0].resources["nvidia.com/gpu"]',
+     "no pool of flavor h100-mig provides nvidia.com/gpu; its pools provide: cpu, memory, nvidia.com/mig-1g.10gb, nvidia.com/mig-2g.20gb", "error"),
+    ("MIG resource on a whole-GPU pool",
+     lambda: with_(f"{Q1}.resources", {"nvidia.com/mig-1g.10gb": 1}), 'scheduling.teams[0].quotas[1].resources["nvidia.com/mig-1g.10gb"]',
+     "no pool of flavor h100-spot provides nvidia.com/mig-1g.10gb", "error"),
+    ("nominal quota above the pools' capacity at max nodes",
+     lambda: with_(f"{Q1}.resources", {"nvidia.com/gpu": 5}), 'scheduling.teams[0].quotas[1].resources["nvidia.com/gpu"]',
+     "add up to more nvidia.com/gpu than its pools hold at max nodes (4)", "error"),
+    ("unparseable quantity",
+     lambda: with_(f"{Q0}.resources", {"memory": "64 gigs"}), "scheduling.teams[0].quotas[0].resources.memory",
+     "not a Kubernetes quantity", "error"),
+    ("negative quantity",
+     lambda: with_(f"{Q0}.resources", {"cpu": "-2"}), "scheduling.teams[0].quotas[0].resources.cpu", "must not be negative", "error"),
+    ("unparseable container default",
+     lambda: with_("scheduling.teams.2.default_container_memory", "1GB!"), "scheduling.teams[2].default_container_memory",
+     "not a Kubernetes quantity", "error"),
+    ("borrowing limit without a cohort",
+     lambda: with_("scheduling.teams.0.cohort", None), 'scheduling.teams[0].quotas[1].borrowing_limit["nvidia.com/gpu"]',
+     "borrowing_limit needs the team to be in a cohort", "error"),
+    ("lending limit without a cohort",
+     lambda: with_("scheduling.teams.0.cohort", None), 'scheduling.teams[0].quotas[0].lending_limit["nvidia.com/mig-1g.10gb"]',
+     "lending_limit needs the team to be in a cohort", "error"),
+    ("lending limit above nominal quota",
+     lambda: with_(f"{Q0}.lending_limit", {"nvidia.com/mig-1g.10gb": 5}), 'scheduling.teams[0].quotas[0].lending_limit["nvidia.com/mig-1g.10gb"]',
+     "lending limit above the nominal quota 4", "error"),
+    ("limit on a resource without nominal quota",
+     lambda: with_(f"{Q0}.lending_limit", {"cpu": 1, "nvidia.com/mig-2g.20gb": 1}), 'scheduling.teams[0].quotas[0].lending_limit["nvidia.com/mig-2g.20gb"]',
+     "has no nominal quota in this entry", "error"),
+    ("reclaimWithinCohort Never with a borrowing preemption policy",
+     lambda: with_("scheduling.teams.0.preemption", {"reclaim_within_cohort": "Never", "borrow_within_cohort": "LowerPriority"}),
+     "scheduling.teams[0].preemption.borrow_within_cohort", "needs reclaim_within_cohort LowerPriority or Any", "error"),
+    ("cohort cycle",
+     lambda: with_("scheduling.cohorts", [{"name": "ml", "cluster": "eks", "parent": "org"},
+                                           {"name": "org", "cluster": "eks", "parent": "ml"}]),
+     "scheduling.cohorts[0].parent", "cohort parents form a cycle: ml -> org -> ml", "error"),
+    ("cohort that is its own parent",
+     lambda: with_("scheduling.cohorts", [{"name": "ml", "cluster": "eks", "parent": "ml"}]),
+     "scheduling.cohorts[0].parent", "cycle: ml -> ml", "error"),
+    ("cohort on a cluster that does not exist",
+     lambda: with_("scheduling.cohorts.0.cluster", "nope"), "scheduling.cohorts[0].cluster", "no such cluster", "error"),
+    ("flavor listed twice",
+     lambda: with_(f"{Q1}.flavor", "h100-mig"), "scheduling.teams[0].quotas[1].flavor", "flavor listed twice", "error"),
+    ("priority value in the system range",
+     lambda: with_("scheduling.priority_classes", [{"name": "urgent", "value": 2_000_000_000}]),
+     "scheduling.priority_classes[0].value", "must be between -2147483648 and 1000000000", "error"),
+    ("fair sharing weight while fair sharing is off",
+     lambda: with_("scheduling.teams.0.fair_sharing_weight", 2), "scheduling.teams[0].fair_sharing_weight",
+     "has no effect while scheduling.fair_sharing is off", "warning"),
+]
+
+
+@pytest.mark.parametrize(("what", "make", "path", "message", "severity"), INVALID, ids=[row[0] for row in INVALID])
+def test_invalid_specs_name_the_field(what: str, make: Any, path: str, message: str, severity: str) -> None:
+    found = problems(make())
+    matching = [p for p in found if p.path == path]
+    assert matching, f"{what}: no problem at {path}; got {[str(p) for p in found]}"
+    assert any(message in p.message and p.severity == severity for p in matching), [str(p) for p in matching]
+
+
+def test_overcommit_turns_over_capacity_into_a_warning() -> None:
+    spec = with_(f"{Q1}.resources", {"nvidia.com/gpu": 5})
+    spec["scheduling"]["overcommit"] = True
+    found = problems(spec)
+    assert [(p.severity, p.value) for p in found] == [("warning", 5)]
+    assert "allowed by scheduling.overcommit" in found[0].message
+
+
+def test_errors_stop_the_load_with_every_problem_listed() -> None:
+    spec = with_("scheduling.teams.2.cluster", "nope")
+    spec["scheduling"]["teams"][0]["quotas"][0]["resources"] = {"nvidia.com/gpu": 1}
+    with pytest.raises(SpecError) as err:
+        load_environment(spec)
+    text = str(err.value)
+    assert "scheduling.teams[2].cluster: no such cluster" in text
+    assert 'scheduling.teams[0].quotas[0].resources["nvidia.com/gpu"]: no pool of flavor h100-mig' in text
+
+
+def test_unknown_spec_field_is_rejected() -> None:
+    spec = copy.deepcopy(base())
+    spec["scheduling"]["teams"][0]["quota"] = []
+    with pytest.raises(SpecError) as err:
+        load_environment(spec)
+    assert "scheduling.teams[0].quota: unknown field" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("500m", Decimal("0.5")), ("64Gi", Decimal(64 * 2**30)), ("1k", Decimal(1000)), (8, Decimal(8)),
+     (0.5, Decimal("0.5")), ("1e3", Decimal(1000)), ("2M", Decimal(2_000_000)), ("-1", Decimal(-1))],
+)
+def test_parse_quantity(text: Any, value: Decimal) -> None:
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "1.2.3", "64 Gi", "Gi", "1gi", "abc", True, "1Ki5"])
+def test_parse_quantity_rejects(text: Any) -> None:
+    with pytest.raises(ValueError):
+        parse_quantity(text)

@@ -1,19 +1,5 @@
 """AWS: EKS clusters (created or referenced), managed GPU node groups and Karpenter."""
 
-from __future__ import annotations
+from mlinfra.aws.cluster import EksCluster, EksClusterArgs, build_cluster
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pulumi
-
-    from mlinfra.spec.clusters import ClusterSpec
-    from mlinfra.spec.environment import EnvironmentSpec
-    from mlinfra.spec.resolve import ResolvedPool
-
-
-def build_cluster(
-    env: EnvironmentSpec, spec: ClusterSpec, pools: list[ResolvedPool], opts: pulumi.ResourceOptions
-) -> pulumi.ComponentResource:
-    """The EKS cluster of a cluster spec, with its pools (lands with the node-pool issue)."""
-    raise NotImplementedError("EKS clusters land with the node-pool issue")
+__all__ = ["EksCluster", "EksClusterArgs", "build_cluster"]

@@ -35,7 +35,18 @@ def _outputs_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
             certificateAuthority={"data": FAKE_CA},
             identities=[{"oidcs": [{"issuer": f"https://oidc.eks.us-east-1.amazonaws.com/id/{_hash(name).upper()}"}]}],
             name=inputs.get("name", name),
+            vpcConfig={**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_hash(name)}"},
         )
+    elif type_ == "aws:iam/role:Role":
+        role = inputs.get("name") or f"{name}-{_hash(name)[:7]}"
+        out.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{role}", name=role, id=role)
+    elif type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        url = str(inputs.get("url", "")).removeprefix("https://")
+        out["arn"] = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}"
+    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+        out.update(id=f"lt-{_hash(name)}", latestVersion=1)
+    elif type_ == "aws:kms/key:Key":
+        out.update(arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{_hash(name)}", keyId=_hash(name))
     elif type_ == "aws:sqs/queue:Queue":
         out.update(url=f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{inputs.get('name', name)}",
                    name=inputs.get("name", name))
@@ -105,6 +116,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"json": json.dumps(args.args, sort_keys=True)}, None
         if token == "aws:ssm/getParameter:getParameter":
             return {"value": f"ami-{_hash(str(args.args.get('name')))}", "name": args.args.get("name")}, None
+        if token == "aws:eks/getCluster:getCluster":
+            # A referenced EKS cluster, as DescribeCluster would show it.
+            cluster = str(args.args.get("name"))
+            return {
+                "name": cluster,
+                "id": cluster,
+                "endpoint": f"https://{_hash(cluster).upper()}.gr7.us-east-1.eks.amazonaws.com",
+                "vpcConfig": {
+                    "clusterSecurityGroupId": f"sg-{_hash(cluster)}",
+                    "subnetIds": [f"subnet-{_hash(cluster + str(i))}" for i in range(2)],
+                    "vpcId": f"vpc-{_hash(cluster)}",
+                },
+            }, None
         if token == "gcp:organizations/getClientConfig:getClientConfig":
             return {"project": "offline-project", "region": "us-central1"}, None
         return dict(args.args), None

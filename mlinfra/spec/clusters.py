@@ -20,6 +20,49 @@ class ExistingCluster(SpecModel):
     )
 
 
+class AwsNetwork(SpecModel):
+    """The existing VPC an EKS cluster and its nodes live in.
+
+    A platform joins the organisation's network rather than inventing one, so mlinfra references an
+    existing VPC and its private subnets (in at least two availability zones, as EKS requires).
+    """
+
+    vpc_id: str = Field(description="ID of the VPC (`vpc-...`).")
+    subnet_ids: list[str] = Field(
+        min_length=2,
+        description="Private subnets for the control-plane ENIs and the nodes, in two or more availability zones.",
+    )
+
+
+class EndpointAccess(SpecModel):
+    """Who can reach a created cluster's Kubernetes API endpoint."""
+
+    private: bool = Field(default=True, description="Reachable from inside the VPC. Default: on.")
+    public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the public endpoint; empty keeps the endpoint private-only. "
+        "`0.0.0.0/0` is refused. Default: none (private-only).",
+    )
+
+
+class KarpenterSpec(SpecModel):
+    """How Karpenter runs on an EKS cluster that has `provisioner: karpenter` pools."""
+
+    interruption_queue: bool = Field(
+        default=True,
+        description="Create the SQS queue and EventBridge rules for spot interruption, rebalance, instance "
+        "state and scheduled-change events, and point Karpenter at it. Default: on.",
+    )
+    consolidate_after: str = Field(
+        default="10m",
+        description="How long a node stays empty or underused before Karpenter removes it (`30s`, `10m`, `1h`, "
+        "`Never`). Default: 10m.",
+    )
+    expire_after: str = Field(
+        default="720h", description="Nodes are replaced after this age (`Never` keeps them). Default: 720h."
+    )
+
+
 class ClusterSpec(SpecModel):
     """One Kubernetes cluster on AWS (EKS) or GCP (GKE)."""
 
@@ -33,6 +76,29 @@ class ClusterSpec(SpecModel):
     )
     scheduler: Literal["kueue", "volcano", "none"] = Field(
         default="kueue", description="Batch scheduler installed on the cluster. Default: Kueue."
+    )
+    network: AwsNetwork | None = Field(
+        default=None, description="VPC and subnets (AWS, required for created EKS clusters). Default: none."
+    )
+    endpoint: EndpointAccess = Field(
+        default_factory=lambda: EndpointAccess(),
+        description="API endpoint access of a created cluster. Default: private endpoint only.",
+    )
+    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        default_factory=lambda: ["api", "audit", "authenticator"],
+        description="EKS control-plane log types sent to CloudWatch. Default: api, audit, authenticator.",
+    )
+    karpenter: KarpenterSpec = Field(
+        default_factory=lambda: KarpenterSpec(),
+        description="Karpenter settings (AWS, used when a pool has `provisioner: karpenter`). Default: "
+        "interruption queue on, consolidate after 10m, expire after 720h.",
+    )
+    master_cidr: str = Field(
+        default="172.16.0.0/28",
+        description="GKE control plane's private /28 range (GCP, created clusters). Default: 172.16.0.0/28.",
+    )
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        default="REGULAR", description="GKE release channel (GCP, created clusters). Default: REGULAR."
     )
     pools: list[PoolSpec] = Field(default_factory=list)
     gpu_operator: GpuOperatorSpec = Field(default_factory=lambda: GpuOperatorSpec())

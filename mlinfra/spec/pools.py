@@ -97,3 +97,13 @@ class PoolSpec(SpecModel):
     disk_size_gib: int = Field(
         default=200, description="Root volume size; ML images are large. Default: 200 GiB."
     )
+    ami_family: Literal["al2023", "bottlerocket"] | None = Field(
+        default=None,
+        description="EKS node image (AWS). `al2023`: Amazon Linux 2023, the NVIDIA variant when the cloud owns "
+        "the driver; `bottlerocket`: Bottlerocket NVIDIA. Default: al2023.",
+    )
+    secure_boot: bool | None = Field(
+        default=None,
+        description="Shielded-VM secure boot (GCP). Default: on, off when the GPU operator compiles the driver "
+        "(unsigned kernel modules do not load under secure boot).",
+    )

@@ -1,0 +1,256 @@
+"""An EKS cluster, created with secure defaults or referenced, plus its GPU node groups and Karpenter."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mlinfra.spec.clusters import ClusterSpec, KarpenterSpec
+from mlinfra.spec.environment import EnvironmentSpec
+from mlinfra.spec.resolve import ResolvedPool
+
+# AWS-managed policies every EKS node needs to join the cluster, run the VPC CNI and pull images.
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+)
+CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+SYSTEM_INSTANCE_TYPE = "m6i.large"
+
+
+def _trust(service: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service},
+                       "Action": ["sts:AssumeRole", "sts:TagSession"] if service == "eks.amazonaws.com"
+                       else "sts:AssumeRole"}],
+    }, sort_keys=True)
+
+
+CLUSTER_TRUST = _trust("eks.amazonaws.com")
+NODE_TRUST = _trust("ec2.amazonaws.com")
+
+
+@dataclass
+class EksClusterArgs:
+    """Inputs of `EksCluster`; built from the spec by `eks_cluster_args`, or by hand in a team stack."""
+
+    cluster_name: pulumi.Input[str]
+    region: str
+    kubernetes_version: str = "1.33"
+    subnet_ids: list[str] = field(default_factory=list)
+    endpoint_private: bool = True
+    endpoint_public_access_cidrs: list[str] = field(default_factory=list)
+    control_plane_logs: list[str] = field(default_factory=lambda: ["api", "audit", "authenticator"])
+    existing_kubeconfig: pulumi.Input[str] | None = None
+    pools: list[ResolvedPool] = field(default_factory=list)
+    driver: str = "cloud"
+    karpenter: KarpenterSpec = field(default_factory=KarpenterSpec)
+    system_instance_type: str = SYSTEM_INSTANCE_TYPE
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def cluster_args(args: EksClusterArgs) -> dict[str, Any]:
+    """The `eks.Cluster` arguments that do not depend on other resources.
+
+    Access entries (authentication mode API) replace the aws-auth ConfigMap; the endpoint is private
+    unless CIDRs are listed for the public one.
+    """
+    public = bool(args.endpoint_public_access_cidrs)
+    vpc: dict[str, Any] = {
+        "subnet_ids": list(args.subnet_ids),
+        "endpoint_private_access": args.endpoint_private,
+        "endpoint_public_access": public,
+    }
+    if public:
+        vpc["public_access_cidrs"] = list(args.endpoint_public_access_cidrs)
+    return {
+        "name": args.cluster_name,
+        "version": args.kubernetes_version,
+        "vpc_config": vpc,
+        "enabled_cluster_log_types": list(args.control_plane_logs),
+        "access_config": {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+        "deletion_protection": True,
+        "tags": dict(args.tags),
+    }
+
+
+def kubeconfig(name: str, endpoint: str, ca: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials in the stack)."""
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {name}\n  cluster:\n    server: {endpoint}\n    certificate-authority-data: {ca}\n"
+        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n"
+        f"current-context: {name}\n"
+        f"users:\n- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        f"      command: aws\n      args: [eks, get-token, --cluster-name, {name}, --region, {region}]\n"
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    """An EKS cluster and its GPU pools, with an AWS provider and a Kubernetes provider for the add-ons.
+
+    Created clusters get a KMS key for Secrets encryption, a private endpoint (public only for listed
+    CIDRs), control-plane logging, an OIDC provider for IRSA and a small system node group. Referenced
+    clusters (`existing_kubeconfig`) only get node groups and Karpenter.
+    """
+
+    k8s_provider: k8s.Provider
+    cloud_provider: pulumi.ProviderResource
+    kubeconfig: pulumi.Output[str]
+    identity: dict[str, pulumi.Input[str]]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:aws:EksCluster", name, None, opts)
+        from pulumi_aws import Provider, eks, iam, kms
+
+        self.cloud_provider = Provider(f"{name}-aws", region=args.region, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
+        self.identity = {}
+        self.cluster: eks.Cluster | None = None
+
+        self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=NODE_TRUST, opts=child)
+        for i, policy in enumerate(NODE_POLICIES):
+            iam.RolePolicyAttachment(f"{name}-node-role-{i}", role=self.node_role.name, policy_arn=policy, opts=child)
+
+        if args.existing_kubeconfig is None:
+            key = kms.Key(f"{name}-secrets-key", description=f"EKS Secrets encryption for {name}",
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=child)
+            role = iam.Role(f"{name}-cluster-role", assume_role_policy=CLUSTER_TRUST, opts=child)
+            attach = iam.RolePolicyAttachment(f"{name}-cluster-role-policy", role=role.name,
+                                              policy_arn=CLUSTER_POLICY, opts=child)
+            self.cluster = eks.Cluster(
+                f"{name}-eks",
+                role_arn=role.arn,
+                encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
+                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=[attach]),
+                **cluster_args(args),
+            )
+            cluster_name: pulumi.Input[str] = self.cluster.name
+            issuer_url = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+            oidc = iam.OpenIdConnectProvider(f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"],
+                                             opts=child)
+            self.identity = {
+                "oidc_provider_arn": oidc.arn,
+                "oidc_issuer": issuer_url.apply(lambda u: u.removeprefix("https://")),
+            }
+            self.kubeconfig = pulumi.Output.secret(
+                pulumi.Output.all(self.cluster.name, self.cluster.endpoint,
+                                  self.cluster.certificate_authority.apply(lambda c: c.data)).apply(
+                    lambda a: kubeconfig(a[0], a[1], a[2], args.region))
+            )
+            subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
+            security_groups: pulumi.Input[list[str]] = self.cluster.vpc_config.apply(
+                lambda v: [v.cluster_security_group_id])
+            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, child)
+            node_deps: list[pulumi.Resource] = [self.cluster, system]
+        else:
+            self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
+            cluster_name = args.cluster_name
+            found = eks.get_cluster_output(name=args.cluster_name, opts=pulumi.InvokeOutputOptions(
+                parent=self, provider=self.cloud_provider))
+            subnet_ids = list(args.subnet_ids) if args.subnet_ids else found.vpc_config.subnet_ids
+            security_groups = found.vpc_config.cluster_security_group_id.apply(lambda sg: [sg])
+            node_deps = []
+
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=node_deps)
+        )
+        from mlinfra.aws.karpenter import Karpenter, KarpenterArgs, karpenter_pools
+        from mlinfra.aws.node_group import EksGpuNodeGroup, EksGpuNodeGroupArgs
+
+        self.node_groups = [
+            EksGpuNodeGroup(
+                f"{name}-{pool.name}",
+                EksGpuNodeGroupArgs(pool=pool, cluster_name=cluster_name, node_role_arn=self.node_role.arn,
+                                    subnet_ids=subnet_ids, security_group_ids=security_groups, driver=args.driver,
+                                    extra_tags=dict(args.tags)),
+                child,
+            )
+            for pool in args.pools
+            if pool.spec.provisioner == "managed"
+        ]
+        self.karpenter: Karpenter | None = None
+        if karpenter_pools(args.pools):
+            self.karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    cluster_name=cluster_name, pools=karpenter_pools(args.pools), settings=args.karpenter,
+                    node_role_arn=self.node_role.arn, node_role_name=self.node_role.name, subnet_ids=subnet_ids,
+                    security_group_ids=security_groups, kubernetes_version=args.kubernetes_version,
+                    driver=args.driver, oidc_provider_arn=self.identity.get("oidc_provider_arn"),
+                    oidc_issuer=self.identity.get("oidc_issuer"),
+                ),
+                pulumi.ResourceOptions(parent=self, providers={"aws": self.cloud_provider,
+                                                               "kubernetes": self.k8s_provider}),
+            )
+        self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name})
+
+
+def _system_node_group(
+    name: str, args: EksClusterArgs, cluster_name: pulumi.Input[str], role_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Resource:
+    """A small on-demand node group for CoreDNS, Karpenter and the add-ons, which GPU taints keep off GPU nodes."""
+    from pulumi_aws import ec2, eks
+
+    template = ec2.LaunchTemplate(
+        f"{name}-system-lt",
+        name_prefix=f"{name}-system-",
+        update_default_version=True,
+        metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+        block_device_mappings=[{"device_name": "/dev/xvda",
+                                "ebs": {"volume_size": 50, "volume_type": "gp3", "encrypted": "true",
+                                        "delete_on_termination": "true"}}],
+        opts=opts,
+    )
+    return eks.NodeGroup(
+        f"{name}-system",
+        cluster_name=cluster_name,
+        node_group_name_prefix="system-",
+        node_role_arn=role_arn,
+        subnet_ids=list(args.subnet_ids),
+        ami_type="AL2023_x86_64_STANDARD",
+        capacity_type="ON_DEMAND",
+        instance_types=[args.system_instance_type],
+        scaling_config={"min_size": 2, "max_size": 4, "desired_size": 2},
+        launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+        labels={"mlinfra.io/pool": "system"},
+        tags=dict(args.tags),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])),
+    )
+
+
+def eks_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[ResolvedPool]) -> EksClusterArgs:
+    """The `EksCluster` inputs a cluster spec asks for."""
+    existing = None
+    name: str = f"{env.environment}-{spec.name}"
+    if spec.existing is not None:
+        existing = pulumi.Config("mlinfra").require_secret(spec.existing.kubeconfig_secret)
+        name = spec.existing.name
+    return EksClusterArgs(
+        cluster_name=name,
+        region=spec.region,
+        kubernetes_version=spec.kubernetes_version,
+        subnet_ids=list(spec.network.subnet_ids) if spec.network else [],
+        endpoint_private=spec.endpoint.private,
+        endpoint_public_access_cidrs=list(spec.endpoint.public_access_cidrs),
+        control_plane_logs=list(spec.control_plane_logs),
+        existing_kubeconfig=existing,
+        pools=pools,
+        driver=spec.gpu_operator.driver,
+        karpenter=spec.karpenter,
+        tags={"mlinfra.io/environment": env.environment, "mlinfra.io/cluster": spec.name},
+    )
+
+
+def build_cluster(
+    env: EnvironmentSpec, spec: ClusterSpec, pools: list[ResolvedPool], opts: pulumi.ResourceOptions
+) -> EksCluster:
+    """The EKS cluster of a cluster spec, with its pools."""
+    return EksCluster(spec.name, eks_cluster_args(env, spec, pools), opts)

@@ -1,0 +1,136 @@
+"""EKS managed node groups of GPU nodes: a hardened launch template plus the node group that uses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from mlinfra import catalog
+from mlinfra.spec.resolve import ResolvedPool
+
+_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+
+# The root (AL2023) or data (Bottlerocket: the OS sits on a small /dev/xvda, images on /dev/xvdb) volume
+# that holds container images and has to be sized for ML images.
+IMAGE_VOLUME_DEVICE = {"al2023": "/dev/xvda", "bottlerocket": "/dev/xvdb"}
+
+
+def pool_arch(pool: ResolvedPool) -> str:
+    """`amd64` or `arm64`: the CPU architecture of the pool's instance types (g5g is Graviton)."""
+    return catalog.AWS_INSTANCE_TYPES[pool.instance_types[0]].arch
+
+
+def ami_family(pool: ResolvedPool) -> str:
+    """The pool's node image family: its `ami_family`, else Amazon Linux 2023."""
+    return pool.spec.ami_family or "al2023"
+
+
+def ami_type(pool: ResolvedPool, driver: str) -> str:
+    """The EKS AMI type of a managed GPU node group.
+
+    The NVIDIA variants ship the driver; when the GPU operator installs it (`driver: operator`) the plain
+    AL2023 image is used so two drivers never fight over the GPU.
+    """
+    arch = "ARM_64" if pool_arch(pool) == "arm64" else "x86_64"
+    if ami_family(pool) == "bottlerocket":
+        return f"BOTTLEROCKET_{arch}_NVIDIA"
+    return f"AL2023_{arch}_{'STANDARD' if driver == 'operator' else 'NVIDIA'}"
+
+
+def launch_template_args(pool: ResolvedPool, name: str, security_group_ids: pulumi.Input[list[str]]) -> dict[str, Any]:
+    """The `ec2.LaunchTemplate` arguments: IMDSv2 only with hop limit 1, encrypted gp3, no public IP.
+
+    Hop limit 1 keeps pods (one network hop away) from reading the node role's credentials.
+    """
+    return {
+        "name_prefix": f"{name}-",
+        "update_default_version": True,
+        "metadata_options": {
+            "http_endpoint": "enabled",
+            "http_tokens": "required",
+            "http_put_response_hop_limit": 1,
+            "instance_metadata_tags": "disabled",
+        },
+        "block_device_mappings": [
+            {
+                "device_name": IMAGE_VOLUME_DEVICE[ami_family(pool)],
+                "ebs": {
+                    "volume_size": pool.spec.disk_size_gib,
+                    "volume_type": "gp3",
+                    "encrypted": "true",
+                    "delete_on_termination": "true",
+                },
+            }
+        ],
+        "network_interfaces": [
+            {"device_index": 0, "associate_public_ip_address": "false", "security_groups": security_group_ids}
+        ],
+        "tag_specifications": [
+            {"resource_type": "instance", "tags": {"mlinfra.io/pool": pool.name}},
+            {"resource_type": "volume", "tags": {"mlinfra.io/pool": pool.name}},
+        ],
+    }
+
+
+def node_group_args(pool: ResolvedPool, driver: str) -> dict[str, Any]:
+    """The `eks.NodeGroup` arguments that do not depend on other resources."""
+    spec = pool.spec
+    return {
+        "node_group_name_prefix": f"{pool.name}-",
+        "ami_type": ami_type(pool, driver),
+        "capacity_type": "SPOT" if spec.spot else "ON_DEMAND",
+        "instance_types": list(pool.instance_types),
+        "scaling_config": {
+            "min_size": spec.min_nodes,
+            "max_size": spec.max_nodes,
+            "desired_size": spec.min_nodes,
+        },
+        "update_config": {"max_unavailable": 1},
+        "labels": dict(sorted(pool.labels.items())),
+        "taints": [{"key": t["key"], "value": t["value"], "effect": _EFFECTS[t["effect"]]} for t in pool.taints],
+        "tags": {"mlinfra.io/pool": pool.name},
+    }
+
+
+@dataclass
+class EksGpuNodeGroupArgs:
+    """Inputs of `EksGpuNodeGroup`."""
+
+    pool: ResolvedPool
+    cluster_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_ids: pulumi.Input[list[str]]
+    driver: str = "cloud"
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+class EksGpuNodeGroup(pulumi.ComponentResource):
+    """One EKS managed node group of GPU nodes with its launch template."""
+
+    node_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksGpuNodeGroupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:aws:EksGpuNodeGroup", name, None, opts)
+        from pulumi_aws import ec2, eks
+
+        child = pulumi.ResourceOptions(parent=self)
+        template = ec2.LaunchTemplate(
+            f"{name}-lt", opts=child, **launch_template_args(args.pool, name, args.security_group_ids)
+        )
+        ng = node_group_args(args.pool, args.driver)
+        ng["tags"] = {**ng["tags"], **args.extra_tags}
+        self.node_group = eks.NodeGroup(
+            f"{name}-ng",
+            cluster_name=args.cluster_name,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=args.subnet_ids,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            # The cluster autoscaler moves desired_size; a later `pulumi up` must not pull it back.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            **ng,
+        )
+        self.node_group_name = self.node_group.node_group_name
+        self.register_outputs({"node_group_name": self.node_group_name})

@@ -1,15 +1,220 @@
-"""Add-on entry point for monitoring (the component lands with its issue)."""
+"""The monitoring add-on: kube-prometheus-stack, GPU alerts, Grafana dashboards and prometheus-adapter."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from mlinfra.catalog.versions import KUBE_PROMETHEUS_STACK, PROMETHEUS_ADAPTER, ChartPin
+from mlinfra.k8s.dashboards import dashboard_configmaps
+from mlinfra.k8s.monitoring_rules import exported_dcgm_metrics, prometheus_rule, rule_groups
+from mlinfra.k8s.prometheus_adapter import adapter_values, gpu_adapter_rules
+from mlinfra.spec.monitoring import MonitoringSpec
+from mlinfra.spec.resolve import LABEL_GPU_MODEL, LABEL_POOL
 
 if TYPE_CHECKING:
-    import pulumi
-
     from mlinfra.context import ClusterContext
+
+NAMESPACE = "monitoring"
+STACK_RELEASE = "kube-prometheus-stack"
+ADAPTER_RELEASE = "prometheus-adapter"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+PROMETHEUS_PORT = 9090
+# Share of the volume Prometheus may fill before dropping old blocks; the rest absorbs the WAL and compaction.
+RETENTION_SIZE_SHARE = 0.85
+
+
+def stack_fullname(release: str, chart: str = "kube-prometheus-stack", fullname_override: str = "") -> str:
+    """The chart's `kube-prometheus-stack.fullname`: the override, else the release name when it contains the
+    chart name, else `<release>-<chart>`; cut to 26 characters without a trailing `-`."""
+    if fullname_override:
+        name = fullname_override
+    elif chart in release:
+        name = release
+    else:
+        name = f"{release}-{chart}"
+    return name[:26].rstrip("-")
+
+
+def prometheus_service_url(release: str = STACK_RELEASE, namespace: str = NAMESPACE) -> str:
+    """In-cluster URL of the Prometheus Service the stack creates (`<fullname>-prometheus`), without port."""
+    return f"http://{stack_fullname(release)}-prometheus.{namespace}.svc"
+
+
+def namespace_manifest(name: str = NAMESPACE) -> dict[str, Any]:
+    """The monitoring namespace. Privileged Pod Security: node-exporter reads the host's /proc, /sys and
+    network namespace, which no lower level admits."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "pod-security.kubernetes.io/enforce": "privileged",
+                "pod-security.kubernetes.io/warn": "privileged",
+                "app.kubernetes.io/part-of": "mlinfra",
+            },
+        },
+    }
+
+
+def retention_size(storage_gib: int) -> str:
+    """Prometheus `retentionSize` for a volume of `storage_gib` GiB."""
+    return f"{max(1, int(storage_gib * RETENTION_SIZE_SHARE))}GiB"
+
+
+def stack_values(spec: MonitoringSpec, environment: str, cluster: str) -> dict[str, Any]:
+    """kube-prometheus-stack values for one cluster.
+
+    The `*SelectorNilUsesHelmValues: false` settings make Prometheus select every ServiceMonitor, PodMonitor,
+    PrometheusRule, Probe and ScrapeConfig in every namespace, not only those with the chart's `release`
+    label: the GPU operator's and Kueue's monitors and the project's rules carry no such label.
+    """
+    volume: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{spec.storage_gib}Gi"}},
+    }
+    if spec.storage_class:
+        volume["storageClassName"] = spec.storage_class
+    prometheus_spec: dict[str, Any] = {
+        "retention": spec.retention,
+        "retentionSize": retention_size(spec.storage_gib),
+        "storageSpec": {"volumeClaimTemplate": {"spec": volume}},
+        "externalLabels": {"cluster": cluster, "environment": environment},
+    }
+    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"):
+        prometheus_spec[f"{kind}SelectorNilUsesHelmValues"] = False
+    grafana: dict[str, Any] = {
+        # The admin password lives in a Secret made from a generated password, never in the values.
+        "admin": {
+            "existingSecret": GRAFANA_ADMIN_SECRET,
+            "userKey": "admin-user",
+            "passwordKey": "admin-password",
+        },
+        "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}},
+    }
+    if spec.grafana_storage_gib:
+        grafana["persistence"] = {"enabled": True, "size": f"{spec.grafana_storage_gib}Gi"}
+    return {
+        "prometheus": {"prometheusSpec": prometheus_spec},
+        "grafana": grafana,
+        # Pool and GPU model node labels become `kube_node_labels` series, which the dashboards join on.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{LABEL_POOL},{LABEL_GPU_MODEL}]"]},
+    }
+
+
+def _release_args(pin: ChartPin, release: str, values: Any) -> dict[str, Any]:
+    from pulumi_kubernetes.helm.v3 import RepositoryOptsArgs
+
+    chart = f"{pin.repository}/{pin.chart}" if pin.is_oci else pin.chart
+    return dict(
+        name=release,
+        chart=chart,
+        version=pin.version,
+        namespace=NAMESPACE,
+        repository_opts=None if pin.is_oci else RepositoryOptsArgs(repo=pin.repository),
+        values=values,
+        atomic=True,
+        timeout=900,
+    )
+
+
+@dataclass
+class MonitoringArgs:
+    """Inputs of the Monitoring component.
+
+    `spec`: the environment's monitoring section. `environment`, `cluster`: external labels on every series.
+    `kueue`: add the Kueue queueing alerts. `stack_pin` / `adapter_pin`: chart escape hatches (default: the
+    pins in `mlinfra.catalog.versions`).
+    """
+
+    spec: MonitoringSpec
+    environment: str
+    cluster: str
+    kueue: bool = False
+    stack_pin: ChartPin | None = None
+    adapter_pin: ChartPin | None = None
+
+
+class Monitoring(pulumi.ComponentResource):
+    """kube-prometheus-stack with the GPU alerts and dashboards, and prometheus-adapter for GPU autoscaling.
+
+    Outputs: `namespace`, `prometheus_url` (in-cluster, with port), `grafana_admin_password` (secret),
+    `stack` (the Helm release others depend on for the monitoring CRDs).
+    """
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:monitoring:Monitoring", name, None, opts)
+        import pulumi_kubernetes as k8s
+        import pulumi_random as random
+
+        stack_pin = args.stack_pin or KUBE_PROMETHEUS_STACK
+        adapter_pin = args.adapter_pin or PROMETHEUS_ADAPTER
+        child = pulumi.ResourceOptions(parent=self)
+        ns_doc = namespace_manifest()
+        namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns_doc["metadata"], opts=child)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+        password = random.RandomPassword(f"{name}-grafana-password", length=32, special=False, opts=child)
+        admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(password.result)},
+            opts=in_ns,
+        )
+        self.stack = k8s.helm.v3.Release(
+            f"{name}-stack",
+            **_release_args(stack_pin, STACK_RELEASE, stack_values(args.spec, args.environment, args.cluster)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin_secret]),
+        )
+        after_stack = pulumi.ResourceOptions(parent=self, depends_on=[self.stack])
+        rule = prometheus_rule(
+            "mlinfra-gpu-alerts", NAMESPACE, rule_groups(args.spec.alerts, exported_dcgm_metrics(), args.kueue)
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-gpu-alerts",
+            api_version=rule["apiVersion"],
+            kind=rule["kind"],
+            metadata=rule["metadata"],
+            spec=rule["spec"],
+            opts=after_stack,
+        )
+        for cm in dashboard_configmaps(args.cluster, NAMESPACE):
+            k8s.core.v1.ConfigMap(
+                f"{name}-{cm['metadata']['name']}", metadata=cm["metadata"], data=cm["data"], opts=in_ns
+            )
+        self.adapter = None
+        if args.spec.autoscaling:
+            self.adapter = k8s.helm.v3.Release(
+                f"{name}-adapter",
+                **_release_args(
+                    adapter_pin,
+                    ADAPTER_RELEASE,
+                    adapter_values(prometheus_service_url(), PROMETHEUS_PORT, gpu_adapter_rules()),
+                ),
+                opts=after_stack,
+            )
+        self.namespace = pulumi.Output.from_input(NAMESPACE)
+        self.prometheus_url = pulumi.Output.from_input(f"{prometheus_service_url()}:{PROMETHEUS_PORT}")
+        self.grafana_admin_password = pulumi.Output.secret(password.result)
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "prometheus_url": self.prometheus_url,
+                "grafana_admin_password": self.grafana_admin_password,
+            }
+        )
 
 
 def addon(ctx: ClusterContext) -> pulumi.ComponentResource | None:
     """Create the monitoring add-on for the cluster, or None when the spec does not ask for it."""
-    return None
+    spec = ctx.env.monitoring
+    if not spec.enabled:
+        return None
+    args = MonitoringArgs(
+        spec=spec, environment=ctx.env.environment, cluster=ctx.name, kueue=ctx.cluster.scheduler == "kueue"
+    )
+    return Monitoring(f"{ctx.name}-monitoring", args, ctx.child_opts())

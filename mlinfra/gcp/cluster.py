@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -24,6 +24,27 @@ class GkeClusterArgs:
     pools: list[ResolvedPool] = field(default_factory=list)
     release_channel: str = "REGULAR"
     master_cidr: str = "172.16.0.0/28"
+    public_access_cidrs: list[str] = field(default_factory=list)
+    driver: str = "cloud"
+    system_machine_type: str = "e2-standard-4"
+
+
+# What GKE nodes need and nothing more: logs, metrics, metadata, and pulling images.
+NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+
+
+def private_cluster_config(args: GkeClusterArgs) -> dict[str, object]:
+    """Private nodes always; the endpoint is private too unless CIDRs are listed for public access."""
+    return {
+        "enable_private_nodes": True,
+        "enable_private_endpoint": not args.public_access_cidrs,
+        "master_ipv4_cidr_block": args.master_cidr,
+    }
+
+
+def authorized_networks(args: GkeClusterArgs) -> dict[str, object]:
+    """Who may reach the control plane: only the listed CIDRs (none: only the VPC)."""
+    return {"cidr_blocks": [{"cidr_block": c, "display_name": c} for c in args.public_access_cidrs]}
 
 
 def _kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -61,6 +82,19 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-gcp", project=args.project, region=args.region, opts=pulumi.ResourceOptions(parent=self)
         )
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
+        from pulumi_gcp import projects, serviceaccount
+
+        # A dedicated node identity: the default compute service account has project Editor.
+        self.node_service_account = serviceaccount.Account(
+            f"{name}-nodes", account_id=f"{name}-nodes"[:30], display_name=f"GKE nodes of {name}",
+            project=args.project, opts=child,
+        )
+        member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")
+        grants = [
+            projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=args.project or "", role=role,
+                               member=member, opts=child)
+            for role in NODE_ROLES
+        ]
         self.cluster: container.Cluster | None = None
         if args.existing_kubeconfig is not None:
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
@@ -75,21 +109,47 @@ class GkeCluster(pulumi.ComponentResource):
                 remove_default_node_pool=True,
                 initial_node_count=1,
                 release_channel={"channel": args.release_channel},
-                private_cluster_config={
-                    "enable_private_nodes": True,
-                    "enable_private_endpoint": False,
-                    "master_ipv4_cidr_block": args.master_cidr,
-                },
+                private_cluster_config=private_cluster_config(args),
+                master_authorized_networks_config=authorized_networks(args),
                 workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
                 enable_shielded_nodes=True,
+                enable_legacy_abac=False,
+                networking_mode="VPC_NATIVE",
+                ip_allocation_policy={},
+                logging_service="logging.googleapis.com/kubernetes",
+                monitoring_service="monitoring.googleapis.com/kubernetes",
                 deletion_protection=True,
                 opts=child,
+            )
+            container.NodePool(
+                f"{name}-system",
+                cluster=self.cluster.name,
+                location=args.region,
+                project=args.project,
+                initial_node_count=1,
+                autoscaling={"total_min_node_count": 1, "total_max_node_count": 3, "location_policy": "BALANCED"},
+                management={"auto_repair": True, "auto_upgrade": True},
+                node_config={
+                    "machine_type": args.system_machine_type,
+                    "service_account": self.node_service_account.email,
+                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                    "workload_metadata_config": {"mode": "GKE_METADATA"},
+                    "metadata": {"disable-legacy-endpoints": "true"},
+                    "labels": {"mlinfra.io/pool": "system"},
+                },
+                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants,
+                                            ignore_changes=["initialNodeCount"]),
             )
             cluster_name = self.cluster.name
             self.kubeconfig = _kubeconfig(
                 self.cluster.name, self.cluster.endpoint, self.cluster.master_auth.cluster_ca_certificate
             )
-        self.identity = {"workload_pool": f"{args.project}.svc.id.goog"} if args.project else {}
+        self.identity = (
+            {"workload_pool": f"{args.project}.svc.id.goog", "project": args.project}
+            if args.project and self.cluster is not None
+            else {}
+        )
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -98,8 +158,9 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_pools = [
             GkeGpuNodePool(
                 f"{name}-{pool.name}",
-                node_pool_args(pool, cluster_name, args.region, args.project),
-                pulumi.ResourceOptions(parent=self, provider=self.cloud_provider),
+                replace(node_pool_args(pool, cluster_name, args.region, args.project, args.driver),
+                        service_account=self.node_service_account.email),
+                pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants),
             )
             for pool in args.pools
         ]
@@ -120,6 +181,10 @@ def gke_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[Resolv
         kubernetes_version=spec.kubernetes_version,
         existing_kubeconfig=existing,
         pools=pools,
+        release_channel=spec.release_channel,
+        master_cidr=spec.master_cidr,
+        public_access_cidrs=list(spec.endpoint.public_access_cidrs),
+        driver=spec.gpu_operator.driver,
     )
 
 

@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("mlinfra.offline.render", "run a stack program under Pulumi's mock runtime and write its resources"),
     "validate": ("mlinfra.offline.validate", "validate a render against Kubernetes schemas, CRDs and CEL rules"),
     "diff": ("mlinfra.offline.diff", "compare two renders as Markdown: changes, replacements, GPU capacity, quotas"),
+    "check": ("mlinfra.offline.check", "apply the security rules to a render; list open and waived findings"),
     "catalog": ("mlinfra.catalog.cli", "list GPU models, MIG profiles and cloud instance/machine types"),
 }
 

@@ -36,7 +36,7 @@ DEFAULT_DCGM_COUNTERS = frozenset(
 # row-remap events (63, 64), NVLink (74), fallen off the bus (79), uncontained/contained ECC (94, 95).
 CRITICAL_XIDS = (48, 63, 64, 74, 79, 92, 94, 95)
 
-_DCGM_FIELD_RE = re.compile(r"\bDCGM_FI_[A-Z0-9_]+\b")
+_DCGM_FIELD_RE = re.compile(r"\bDCGM_(?:FI|EXP)_[A-Z0-9_]+\b")
 # Bits of DCGM_FI_DEV_CLOCKS_EVENT_REASONS (NVML clocks-event reasons).
 _POWER_BITS = (0x4, 0x80)  # software power cap, hardware power brake
 _THERMAL_BITS = (0x20, 0x40)  # software and hardware thermal slowdown
@@ -78,8 +78,8 @@ def _throttle_expr(kind: str, exported: frozenset[str], percent: float) -> str |
     """Share of time a GPU is throttled for power or heat, from the best field the exporter exports."""
     counter = f"DCGM_FI_DEV_{kind.upper()}_VIOLATION"
     if counter in exported:
-        # Violation counters accumulate microseconds spent throttled.
-        return f"rate({counter}[10m]) / 1e6 * 100 > {_num(percent)}"
+        # Violation counters accumulate nanoseconds spent throttled (dcgm-exporter 4.x).
+        return f"rate({counter}[10m]) / 1e9 * 100 > {_num(percent)}"
     for reasons in ("DCGM_FI_DEV_CLOCKS_EVENT_REASONS", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS"):
         if reasons in exported:
             bits = _POWER_BITS if kind == "power" else _THERMAL_BITS

@@ -1,0 +1,3 @@
+"""The rule modules; importing this package registers every rule in `mlinfra.policy.model.REGISTRY`."""
+
+from mlinfra.policy.rules import eks, gke, helm, karpenter, workloads  # noqa: F401

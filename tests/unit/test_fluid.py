@@ -212,3 +212,15 @@ def test_helm_values_enable_only_alluxio_and_thin() -> None:
     values = helm_values()
     assert values["namespace"] == "fluid-system"
     assert set(values["runtime"]) == {"alluxio", "thin"}
+
+
+def test_eks_render_binds_irsa_to_the_created_cluster() -> None:
+    files = render_environment(EKS_SPEC)
+    by_name = {r["name"]: r for r in json.loads(files["resources.json"])}
+    trust = json.loads(by_name["eks-fluid-reader"]["inputs"]["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"]["Federated"].startswith("arn:aws:iam::")
+    assert "system:serviceaccount:fluid-system:default" in trust["Condition"]["StringEquals"].values()
+    assert by_name["eks-fluid-reader"]["provider"] == "eks-aws"
+    sa = _doc(files, "manifests/eks/fluid-system/ServiceAccount-default.yaml")
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/prod-eks-fluid-reader")
+    assert "manifests/eks/vision/Dataset-laion.yaml" in files

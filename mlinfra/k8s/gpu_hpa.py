@@ -76,8 +76,8 @@ class GpuUtilizationHpa(pulumi.ComponentResource):
             name, args.namespace, args.deployment, args.min_replicas, args.max_replicas,
             pulumi.Output.from_input(args.target_utilization_percent).apply(str), args.metric,
         )
-        hpa = HorizontalPodAutoscaler(
+        HorizontalPodAutoscaler(
             f"{name}-hpa", metadata=doc["metadata"], spec=doc["spec"], opts=pulumi.ResourceOptions(parent=self)
         )
-        self.hpa_name = hpa.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.hpa_name = pulumi.Output.from_input(name)
         self.register_outputs({"hpa_name": self.hpa_name})

@@ -22,6 +22,7 @@ rule, walking the release's values beside the chart defaults:
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -81,8 +82,10 @@ def _load_chart(chart_yaml: Path, with_subcharts: bool) -> Chart | None:
     schema_path = chart_yaml.with_name(prefix + "values.schema.json")
     deps = {str(d.get("alias") or d.get("name")): str(d.get("name")) for d in meta.get("dependencies") or []
             if isinstance(d, dict) and d.get("name")}
+    # Subcharts are named by their own Chart.yaml version; top-level charts by their folder (see find_chart).
+    version = chart_yaml.parent.name if with_subcharts else str(meta.get("version", chart_yaml.parent.name))
     chart = Chart(
-        name=str(meta.get("name", "")), version=chart_yaml.parent.name, folder=chart_yaml.parent,
+        name=str(meta.get("name", "")), version=version, folder=chart_yaml.parent,
         values=yaml.load(text, Loader=_LOADER) or {},
         schema=json.loads(schema_path.read_text()) if schema_path.is_file() else None,
         commented_keys=frozenset(_COMMENTED_KEY.findall(text)), dependencies=deps)
@@ -227,10 +230,11 @@ class ValuesChecker:
                                          "whether the templates read it cannot be told offline"))
                 return
             where = "at the top level" if top else "here"
-            known = ", ".join(sorted(map(str, parent_default))[:40])
+            close = difflib.get_close_matches(key, [str(k) for k in parent_default], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             self.findings.errors.append(
                 (path, f"unknown key {key!r}: chart {self.chart.name} {self.chart.version} has no such value "
-                       f"{where}, so Helm would ignore it (known: {known})"))
+                       f"{where}, so Helm would ignore it{hint}"))
             return
         default = parent_default[key]
         if value is None or default is None:

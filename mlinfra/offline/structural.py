@@ -44,7 +44,7 @@ class Node:
         "required", "enum", "pattern", "min_length", "max_length", "minimum", "maximum", "exclusive_minimum",
         "exclusive_maximum", "multiple_of", "min_items", "max_items", "unique_items", "min_properties",
         "max_properties", "format", "list_type", "map_keys", "rules", "defaults", "any_of", "all_of", "one_of",
-        "not_", "closed",
+        "not_", "closed", "pattern_text",
     )
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -61,8 +61,7 @@ class Node:
         self.items: Node | None = Node(schema["items"]) if isinstance(schema.get("items"), dict) else None
         self.required: list[str] = list(schema.get("required") or [])
         self.enum: list[Any] | None = schema.get("enum")
-        pattern = schema.get("pattern")
-        self.pattern = re.compile(pattern.replace(r"\z", r"\Z")) if isinstance(pattern, str) else None
+        self.pattern, self.pattern_text = _compile_pattern(schema.get("pattern"))
         self.min_length = schema.get("minLength")
         self.max_length = schema.get("maxLength")
         self.minimum = schema.get("minimum")
@@ -91,6 +90,24 @@ class Node:
         # x-kubernetes-preserve-unknown-fields.
         self.closed = (not self.preserve and self.additional in (None, False)
                        and (self.properties is not None or self.type == "object"))
+
+
+def _compile_pattern(pattern: Any) -> tuple[re.Pattern[str] | None, str | None]:
+    """(compiled, None), or (None, pattern) when Python's re cannot read this RE2 pattern."""
+    if not isinstance(pattern, str):
+        return None, None
+    text = pattern.replace(r"\z", r"\Z")
+    try:
+        return re.compile(text), None
+    except re.error:
+        pass
+    # RE2 accepts a flag group after the start (`^(?i)...`); Python only at the very start.
+    if "(?i)" in text:
+        try:
+            return re.compile(text.replace("(?i)", ""), re.IGNORECASE), None
+        except re.error:
+            pass
+    return None, pattern
 
 
 def compile_schema(schema: dict[str, Any]) -> Node:
@@ -251,6 +268,9 @@ class Walker:
                 self.error(path, f"must be at most {node.max_length} characters long (got {len(value)})")
             if node.pattern is not None and not node.pattern.search(value):
                 self.error(path, f"{_describe(value)} does not match pattern {node.pattern.pattern!r}")
+            elif node.pattern_text is not None and not self.value_only:
+                self.findings.not_checked.append(
+                    (path, f"pattern {node.pattern_text}", "the RE2 pattern cannot be evaluated with Python's re"))
             if node.format == "date-time" and not _DATE_TIME.match(value):
                 self.error(path, f"{_describe(value)} is not an RFC 3339 date-time")
             elif node.format == "byte":

@@ -70,6 +70,8 @@ class Platform(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     def _outputs(self) -> dict[str, object]:
+        from mlinfra.k8s.scheduling import cluster_outputs
+
         clusters: dict[str, object] = {}
         for name, ctx in self.contexts.items():
             component = self.clusters[name]
@@ -79,5 +81,7 @@ class Platform(pulumi.ComponentResource):
                 "kubeconfig": component.kubeconfig,  # type: ignore[attr-defined]
                 "pools": {p.name: {"labels": p.labels, "resources_per_node": p.resources_per_node()} for p in ctx.pools},
                 "addons": sorted(ctx.addons),
+                # Team stacks read their LocalQueue / Volcano queue and the flavor names from here.
+                **cluster_outputs(self.spec, ctx.cluster, ctx.pools),
             }
         return {"environment": self.spec.environment, "clusters": clusters}

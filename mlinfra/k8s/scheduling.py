@@ -140,3 +140,37 @@ def addon(ctx: ClusterContext) -> pulumi.ComponentResource | None:
 
         return volcano_addon(ctx)
     return None
+
+
+def _quota_text(quota: QuotaSpec) -> str:
+    return f"{quota.flavor}: " + ", ".join(f"{r} {v}" for r, v in quota.resources.items())
+
+
+def queue_rows(env: EnvironmentSpec) -> list[list[str]]:
+    """Summary rows: team, cluster, scheduler, queue (namespace/name), cohort, quotas per flavor."""
+    from mlinfra.spec.resolve import resolve_cluster_pools
+
+    rows = []
+    for cluster in env.clusters:
+        if cluster.scheduler == "none":
+            continue
+        quotas = team_quotas(env, cluster, resolve_cluster_pools(cluster))
+        for team in cluster_teams(env, cluster.name):
+            rows.append([
+                team.name, cluster.name, cluster.scheduler, f"{team.namespace_name}/{queue_name(team)}",
+                team.cohort or "-", "; ".join(_quota_text(q) for q in quotas[team.name]) or "-",
+            ])
+    return rows
+
+
+def cluster_outputs(env: EnvironmentSpec, cluster: ClusterSpec, pools: list[ResolvedPool]) -> dict[str, object]:
+    """What team stacks read per cluster: the scheduler, the queue of each team namespace, the flavor names."""
+    if cluster.scheduler == "none":
+        return {"scheduler": "none", "queues": {}, "flavors": []}
+    teams = cluster_teams(env, cluster.name)
+    flavors = sorted(cluster_flavors(env, cluster, pools)) if cluster.scheduler == "kueue" else []
+    return {
+        "scheduler": cluster.scheduler,
+        "queues": {t.namespace_name: queue_name(t) for t in teams},
+        "flavors": flavors,
+    }

@@ -69,9 +69,11 @@ def summary_markdown(env: EnvironmentSpec, registrations: list[Any] | None = Non
         ])
     lines += _table(["cluster", "physical GPUs", "schedulable resources"], rows)
     lines += ["", "## Queues and quotas", ""]
-    teams = env.scheduling.teams
-    if teams:
-        lines += _table(["team", "cluster"], [[t.name, t.cluster] for t in teams])
+    from mlinfra.k8s.scheduling import queue_rows
+
+    queue_table = queue_rows(env)
+    if queue_table:
+        lines += _table(["team", "cluster", "scheduler", "queue", "cohort", "quotas per flavor"], queue_table)
     else:
         lines.append("No teams defined.")
     if registrations is not None:

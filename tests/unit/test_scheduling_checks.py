@@ -28,11 +28,11 @@ def base() -> dict[str, Any]:
                     {"name": "h100-spot", "gpu": "H100-80GB", "max_nodes": 4, "spot": True},
                 ],
             },
-            {"name": "gke", "cloud": "gcp", "region": "us-central1",
+            {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
              "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}]},
-            {"name": "vol", "cloud": "gcp", "region": "us-central1", "scheduler": "volcano",
+            {"name": "vol", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "volcano",
              "pools": [{"name": "l4-vol", "gpu": "L4-24GB", "max_nodes": 3}]},
-            {"name": "plain", "cloud": "gcp", "region": "us-central1", "scheduler": "none", "pools": []},
+            {"name": "plain", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "none", "pools": []},
         ],
         "scheduling": {
             "teams": [
@@ -66,7 +66,10 @@ def with_(path: str, value: Any) -> dict[str, Any]:
 
 
 def problems(spec: dict[str, Any]) -> list[Any]:
-    return run_checks(EnvironmentSpec.model_validate(spec))
+    """The scheduling section's problems (the pool checks have their own tests)."""
+    found = run_checks(EnvironmentSpec.model_validate(spec))
+    assert not [p for p in found if p.severity == "error" and not p.path.startswith("scheduling")], found
+    return [p for p in found if p.path.startswith("scheduling")]
 
 
 def test_base_spec_is_clean() -> None:
@@ -76,7 +79,7 @@ def test_base_spec_is_clean() -> None:
 def test_the_dev_stack_minimal_team_shape_loads() -> None:
     env = load_environment({
         "environment": "dev",
-        "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1",
+        "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
                       "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}]}],
         "scheduling": {"teams": [{"name": "research", "cluster": "gke"}]},
     })

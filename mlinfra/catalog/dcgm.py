@@ -46,7 +46,7 @@ DCGM_COUNTERS: tuple[Counter, ...] = (
     Counter("DCGM_FI_DEV_DEC_UTIL", "gauge", "Decoder utilization (in %)."),
     # Errors
     Counter("DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."),
-    Counter("DCGM_EXP_XID_ERRORS_COUNT", "counter", "Count of XID errors in the last window, by XID.",
+    Counter("DCGM_EXP_XID_ERRORS_COUNT", "counter", "Count of XID errors by XID in the last window.",
             why="alerts: XID errors"),
     # Throttling: how long the clocks were held down, and why
     Counter("DCGM_FI_DEV_POWER_VIOLATION", "counter", "Throttling duration due to power constraints (in ns).",

@@ -60,6 +60,17 @@ def namespace_manifest(name: str = NAMESPACE) -> dict[str, Any]:
     }
 
 
+def grafana_admin_secret(password: Any, namespace: str = NAMESPACE) -> dict[str, Any]:
+    """The Secret Grafana reads its admin credentials from (`grafana.admin.existingSecret`)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": GRAFANA_ADMIN_SECRET, "namespace": namespace},
+        "type": "Opaque",
+        "stringData": {"admin-user": "admin", "admin-password": password},
+    }
+
+
 def retention_size(storage_gib: int) -> str:
     """Prometheus `retentionSize` for a volume of `storage_gib` GiB."""
     return f"{max(1, int(storage_gib * RETENTION_SIZE_SHARE))}GiB"
@@ -158,11 +169,12 @@ class Monitoring(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
 
         password = random.RandomPassword(f"{name}-grafana-password", length=32, special=False, opts=child)
+        secret_doc = grafana_admin_secret(pulumi.Output.secret(password.result))
         admin_secret = k8s.core.v1.Secret(
             f"{name}-grafana-admin",
-            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
-            type="Opaque",
-            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(password.result)},
+            metadata=secret_doc["metadata"],
+            type=secret_doc["type"],
+            string_data=secret_doc["stringData"],
             opts=in_ns,
         )
         self.stack = k8s.helm.v3.Release(

@@ -11,7 +11,7 @@ from mlinfra.policy.model import REGISTRY, Finding, Record, Rule
 from mlinfra.policy.waivers import Waiver, WaiverError, annotation_waivers
 
 
-def rules() -> list[Rule]:
+def all_rules() -> list[Rule]:
     """Every registered rule, in declaration order."""
     import mlinfra.policy.rules  # noqa: F401 - registers the rules
 
@@ -48,7 +48,7 @@ def violations(rule: Rule, records: Sequence[Record]) -> Iterable[tuple[Record, 
 def evaluate(records: Sequence[Record], waivers: Iterable[Waiver] = (), selected: Iterable[Rule] | None = None) -> Report:
     """Apply the rules to the records; a finding covered by a waiver (annotation or file) is listed as waived."""
     report = Report()
-    known = {r.id for r in rules()}
+    known = {r.id for r in all_rules()}
     by_key: dict[tuple[str, str], Waiver] = {}
     for w in waivers:
         if w.rule not in known:
@@ -63,7 +63,7 @@ def evaluate(records: Sequence[Record], waivers: Iterable[Waiver] = (), selected
         except WaiverError as err:
             report.errors.append(str(err))
     used: set[tuple[str, str]] = set()
-    for rule in selected if selected is not None else rules():
+    for rule in selected if selected is not None else all_rules():
         for record, message in violations(rule, records):
             key = (rule.id, str(record.get("name")))
             waiver = by_key.get(key)

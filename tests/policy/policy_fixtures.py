@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIVERS = ROOT / "policy-pack" / "waivers.yaml"
+
+
+def stack_names() -> list[str]:
+    """Every stack with a config file under stacks/ (dev, staging, prod as they land)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
 
 def merge(base: dict[str, Any], **changes: Any) -> dict[str, Any]:

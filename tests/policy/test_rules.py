@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlinfra.policy import rules
+from mlinfra.policy import all_rules
 from mlinfra.policy.engine import violations
 from policy_fixtures import (
     DELETE,
@@ -202,7 +202,7 @@ CASES = [
 
 
 def _messages(rule_id, records):
-    (rule,) = [r for r in rules() if r.id == rule_id]
+    (rule,) = [r for r in all_rules() if r.id == rule_id]
     return [message for _, message in violations(rule, records)]
 
 
@@ -218,13 +218,13 @@ def test_rule(rule_id, case, records, expected):
 def test_every_rule_has_a_passing_and_a_failing_case():
     passing = {c[0] for c in CASES if c[3] is None}
     failing = {c[0] for c in CASES if c[3] is not None}
-    ids = {r.id for r in rules()}
+    ids = {r.id for r in all_rules()}
     assert ids - passing == set(), "rules without a passing fixture"
     assert ids - failing == set(), "rules without a failing fixture"
 
 
 def test_rules_are_documented():
-    for r in rules():
+    for r in all_rules():
         assert r.rationale and r.source and r.title, r.id
         assert r.severity in ("critical", "high", "medium", "low"), r.id
         assert (r.check.__doc__ if r.check else r.stack_check.__doc__), r.id

@@ -146,3 +146,15 @@ def test_kueue_metric_names_match_the_alerts():
 
 def test_the_hpa_metric_is_served_by_an_adapter_rule():
     assert exposed_metrics(gpu_adapter_rules()) == {"gpu_utilization", "gpu_memory_used_percent"}
+
+
+def test_dcgm_pod_labels_match_the_operator_service_monitor(render):
+    # With honorLabels off (the operator's default), the exporter's namespace/pod labels arrive as exported_*,
+    # which is what the rules, dashboards and adapter select on.
+    from mlinfra.k8s.monitoring_rules import DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL
+
+    values = yaml.safe_load(render["helm/eks/gpu-operator.yaml"])["values"]
+    monitor = values["dcgmExporter"]["serviceMonitor"]
+    assert monitor["enabled"] is True
+    assert monitor.get("honorLabels", False) is False
+    assert (DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL) == ("exported_namespace", "exported_pod")

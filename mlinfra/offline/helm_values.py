@@ -4,8 +4,9 @@ Helm silently ignores a key its templates never read, so a typo in values is a c
 rule, walking the release's values beside the chart defaults:
 
 - A key the chart's values.yaml does not have is an error, unless the place is free-form (below). A key that
-  appears only in a commented-out line of values.yaml is reported as not checked: charts document optional keys
-  that way, and only the templates (not vendored) could tell.
+  appears only in a commented-out line of values.yaml, at the same place (nesting read from indentation), is
+  reported as not checked: charts document optional keys that way, and only the templates (not vendored) could
+  tell.
 - Free-form places, where any key is accepted: a default of `null` or `{}`; a map whose default keys are not
   identifiers (label keys, resource names such as `nvidia.com/gpu`); keys whose names say they carry Kubernetes
   API objects or arbitrary maps (`*Labels`, `*Annotations`, `*Selector`, `resources`, `*SecurityContext`,
@@ -33,7 +34,8 @@ from typing import Any
 import yaml
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_COMMENTED_KEY = re.compile(r"(?m)^\s*#+\s*([A-Za-z_][A-Za-z0-9_.-]*):(?:\s|$)")
+_KEY_LINE = re.compile(r"^( *)(?:- +)?([A-Za-z_][A-Za-z0-9_./-]*|\"[^\"]+\"|'[^']+'):(?:\s|$)")
+_COMMENTED_KEY_LINE = re.compile(r"^( *)#+( *)([A-Za-z_][A-Za-z0-9_./-]*):(?:\s|$)")
 _IDENTIFIER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 FREE_FORM_NAME = re.compile(
     r"(?i)^(?:.*labels|.*annotations|.*selector|.*securitycontext|resources|.*resources|affinity|.*affinity"
@@ -54,7 +56,7 @@ class Chart:
     folder: Path
     values: Any
     schema: dict[str, Any] | None
-    commented_keys: frozenset[str]
+    commented_keys: frozenset[tuple[str, ...]]  # paths of keys shown only in commented-out lines
     dependencies: dict[str, str]  # values key (alias or name) -> chart name
     subcharts: dict[str, Chart] = field(default_factory=dict)
 
@@ -70,6 +72,31 @@ class ValuesFindings:
 
 def _norm_version(version: str) -> str:
     return str(version).strip().lstrip("vV")
+
+
+def commented_key_paths(text: str) -> frozenset[tuple[str, ...]]:
+    """Paths of keys that values.yaml shows only in comments (`#  metrics:` under `operator:` gives
+    ("operator", "metrics")). Nesting comes from indentation; a commented key's indent is the `#` column plus
+    the spaces after it, minus one (the usual `# ` prefix)."""
+    stack: list[tuple[int, str]] = []
+    found: set[tuple[str, ...]] = set()
+    for line in text.splitlines():
+        commented = _COMMENTED_KEY_LINE.match(line)
+        if commented:
+            indent = len(commented.group(1)) + max(0, len(commented.group(2)) - 1)
+            key = commented.group(3)
+        else:
+            real = _KEY_LINE.match(line)
+            if not real:
+                continue
+            indent, key = len(real.group(1)), real.group(2).strip("\"'")
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        path = (*(k for _, k in stack), key)
+        if commented:
+            found.add(path)
+        stack.append((indent, key))
+    return frozenset(found)
 
 
 def _load_chart(chart_yaml: Path, with_subcharts: bool) -> Chart | None:
@@ -88,7 +115,7 @@ def _load_chart(chart_yaml: Path, with_subcharts: bool) -> Chart | None:
         name=str(meta.get("name", "")), version=version, folder=chart_yaml.parent,
         values=yaml.load(text, Loader=_LOADER) or {},
         schema=json.loads(schema_path.read_text()) if schema_path.is_file() else None,
-        commented_keys=frozenset(_COMMENTED_KEY.findall(text)), dependencies=deps)
+        commented_keys=commented_key_paths(text), dependencies=deps)
     if with_subcharts and not prefix:
         for sub_yaml in sorted(chart_yaml.parent.glob("charts/*/Chart.yaml")):
             sub = _load_chart(sub_yaml, with_subcharts=False)
@@ -199,8 +226,9 @@ class ValuesChecker:
             sub = self.chart.subcharts.get(key)
             if sub is not None:
                 sub_defaults = _merge(sub.values, defaults.get(key))
+                parent_comments = {p[1:] for p in self.chart.commented_keys if len(p) > 1 and p[0] == key}
                 merged_chart = Chart(sub.name, sub.version, sub.folder, sub_defaults, sub.schema,
-                                     sub.commented_keys | self.chart.commented_keys, sub.dependencies)
+                                     sub.commented_keys | parent_comments, sub.dependencies)
                 ValuesChecker(merged_chart, self.findings).check_release(value, path)
                 continue
             if key in self.chart.dependencies:
@@ -208,7 +236,7 @@ class ValuesChecker:
                     f"{'.'.join(map(str, path))}: subchart {self.chart.dependencies[key]} not vendored in the "
                     "folder; its values are not checked")
                 continue
-            self._walk(key, value, defaults, schema, path, top=True)
+            self._walk(key, value, defaults, schema, path, (key,))
 
     def _schema(self, values: dict[str, Any], base: Path_) -> None:
         if self.chart.schema is None:
@@ -219,17 +247,17 @@ class ValuesChecker:
             self.findings.errors.append(((*base, *error.absolute_path), "values.schema.json: " + error.message[:300]))
 
     def _walk(self, key: str, value: Any, parent_default: dict[str, Any], parent_schema: dict[str, Any] | None,
-              path: Path_, top: bool = False) -> None:
+              path: Path_, rel: tuple[str, ...]) -> None:
         schema = _schema_at(parent_schema, self.chart.schema, key)
         if key not in parent_default:
             if schema is not None:
                 return  # declared by values.schema.json, which validated it
-            if key in self.chart.commented_keys:
+            if rel in self.chart.commented_keys:
                 self.findings.not_checked.append(
                     (path, f"key {key}", "the key appears only in a comment of the chart's values.yaml; "
                                          "whether the templates read it cannot be told offline"))
                 return
-            where = "at the top level" if top else "here"
+            where = "at the top level" if len(rel) == 1 else "here"
             close = difflib.get_close_matches(key, [str(k) for k in parent_default], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self.findings.errors.append(
@@ -246,7 +274,7 @@ class ValuesChecker:
             if _free_form_map(key, default) or _schema_open(schema):
                 return
             for sub_key, sub_value in value.items():
-                self._walk(str(sub_key), sub_value, default, schema, (*path, sub_key))
+                self._walk(str(sub_key), sub_value, default, schema, (*path, sub_key), (*rel, str(sub_key)))
         elif isinstance(default, list):
             if not isinstance(value, list):
                 self.findings.errors.append((path, f"chart default is a list; got {_kind(value)} {value!r}"[:300]))

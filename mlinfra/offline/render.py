@@ -42,11 +42,6 @@ def clean(value: Any) -> Any:
     """Make recorded inputs plain and stable: secrets masked, unknowns marked, integral floats as ints."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
-            inner = value.get("value")
-            # A secret map (a Secret's stringData) keeps its keys, which are not secret, so the manifest
-            # stays valid against its schema; only the values are masked.
-            if isinstance(inner, dict):
-                return {str(k): "[secret]" for k in sorted(inner)}
             return "[secret]"
         if SECRET_SIG in value:
             # A resource reference: keep only its URN, which is stable.

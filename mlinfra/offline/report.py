@@ -87,7 +87,8 @@ class Report:
 
     def summary(self) -> str:
         """`validated N objects: E errors, U rules not checked`."""
-        return f"validated {self.objects} objects: {len(self.problems)} errors, {len(self.not_checked)} rules not checked"
+        errors, unchecked = len(self.problems), len(self.not_checked)
+        return f"validated {self.objects} objects: {errors} errors, {unchecked} rules not checked"
 
     def format(self) -> str:
         """One line per problem, then one per rule not checked, then the summary line."""

@@ -147,13 +147,14 @@ CASES: list[tuple[str, str, Edit, str, str]] = [
     ("ServiceMonitor", "list-map", dup("spec.scrapeProtocols"), "$.spec.scrapeProtocols[2]",
      'duplicate value string "PrometheusProto"'),
     ("PodMonitor", "unknown-field", set_("spec.endpoints", []), "$.spec.endpoints", "unknown field"),
-    ("PodMonitor", "wrong-type", set_("spec.podMetricsEndpoints[0].interval", 30), "$.spec.podMetricsEndpoints[0].interval",
-     "must be of type string"),
+    ("PodMonitor", "wrong-type", set_("spec.podMetricsEndpoints[0].interval", 30),
+     "$.spec.podMetricsEndpoints[0].interval", "must be of type string"),
     ("PrometheusRule", "unknown-field", set_("spec.groups[0].rules[0].severity", "critical"),
      "$.spec.groups[0].rules[0].severity", "unknown field"),
     ("PrometheusRule", "wrong-type", set_("spec.groups[0].rules[0].for", 5), "$.spec.groups[0].rules[0].for",
      "must be of type string"),
-    ("PrometheusRule", "list-map", dup("spec.groups"), "$.spec.groups[2]", 'duplicate entry with key (name="gpu.rules")'),
+    ("PrometheusRule", "list-map", dup("spec.groups"), "$.spec.groups[2]",
+     'duplicate entry with key (name="gpu.rules")'),
     ("PrometheusRule", "wrong-type", set_("spec.groups[0].rules[0].expr", ["a"]), "$.spec.groups[0].rules[0].expr",
      "must be of type integer or string"),
 ]
@@ -199,7 +200,7 @@ def test_invalid_custom_resource_fails_at_path(kind: str, check: str, edit: Edit
     edit(obj)
     report = validate_objects([obj], crds_dir=crds)
     found = [(p.path, p.message) for p in report.problems]
-    assert any(p == path and fragment in m for p, m in found), f"expected {path}: ...{fragment}... in\n{report.format()}"
+    assert any(p == path and fragment in m for p, m in found), f"want {path}: ...{fragment}... in\n{report.format()}"
 
 
 def test_every_family_covers_each_check_or_says_why() -> None:

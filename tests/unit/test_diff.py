@@ -198,8 +198,8 @@ def test_edit_flags_both_replacements_and_nothing_else(prod_edit):
     d, text = prod_edit
     assert sorted(c.name for c in d.changed if c.replace) == ["gke-h100-mig-pool", "gke-h100-train-pool"]
     assert (
-        "| `gke-h100-train-pool` (gcp:container/nodePool:NodePool) | **replace** | `nodeConfig.guestAccelerators[0].type`, "
-        "`nodeConfig.machineType` |"
+        "| `gke-h100-train-pool` (gcp:container/nodePool:NodePool) | **replace** | "
+        "`nodeConfig.guestAccelerators[0].type`, `nodeConfig.machineType` |"
     ) in text
 
 

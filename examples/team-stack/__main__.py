@@ -1,0 +1,56 @@
+"""A team stack: read the platform stack's outputs, then run the team's training and inference work there."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from workloads import gpu_hpa, inference_deployment, training_job
+
+config = pulumi.Config()
+team = config.require("team")
+platform = pulumi.StackReference(config.require("platformStack"))
+
+# The platform created the team's namespace and Kueue LocalQueue; read their names rather than guess them.
+info = platform.require_output("teams").apply(lambda teams: teams[team])
+namespace = info.apply(lambda t: t["namespace"])
+queue = info.apply(lambda t: t["queue"])
+# `clusters` is a secret output (it carries the kubeconfig), so the kubeconfig stays secret here too.
+kubeconfig = pulumi.Output.all(platform.require_output("clusters"), info).apply(
+    lambda args: args[0][args[1]["cluster"]]["kubeconfig"]
+)
+provider = k8s.Provider("team-k8s", kubeconfig=kubeconfig)
+opts = pulumi.ResourceOptions(provider=provider)
+
+
+def register(kind_cls, name: str, manifest: pulumi.Output) -> pulumi.CustomResource:
+    """Register a manifest built from Outputs with its typed pulumi-kubernetes class."""
+    return kind_cls(
+        name,
+        metadata=manifest.apply(lambda m: m["metadata"]),
+        spec=manifest.apply(lambda m: m["spec"]),
+        opts=opts,
+    )
+
+
+job = pulumi.Output.all(namespace, queue).apply(
+    lambda a: training_job(f"{team}-train", a[0], a[1], config.require("trainingImage"),
+                           config.require_int("trainingGpus"))
+)
+register(k8s.batch.v1.Job, f"{team}-train", job)
+
+name = f"{team}-serve"
+deployment = register(
+    k8s.apps.v1.Deployment,
+    name,
+    namespace.apply(lambda ns: inference_deployment(name, ns, config.require("inferenceImage"),
+                                                    config.require("inferencePool"))),
+)
+hpa = namespace.apply(lambda ns: gpu_hpa(name, ns, config.get_int("inferenceMaxReplicas") or 4,
+                                         config.get_int("targetGpuUtilization") or 70))
+k8s.autoscaling.v2.HorizontalPodAutoscaler(
+    name,
+    metadata=hpa.apply(lambda m: m["metadata"]),
+    spec=hpa.apply(lambda m: m["spec"]),
+    opts=pulumi.ResourceOptions(provider=provider, depends_on=[deployment]),
+)
+
+pulumi.export("namespace", namespace)
+pulumi.export("queue", queue)

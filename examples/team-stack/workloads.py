@@ -1,0 +1,113 @@
+"""The team's workloads as plain manifests: a Kueue training Job, an inference Deployment and its GPU HPA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, LABEL_POOL
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+# The per-pod GPU utilisation (%) that the platform's prometheus-adapter serves on the custom metrics API.
+GPU_UTILIZATION_METRIC = "gpu_utilization"
+
+# Team namespaces enforce the restricted Pod Security Standard, so every container runs like this.
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Equal", "value": GPU_TAINT["value"],
+                  "effect": GPU_TAINT["effect"]}
+
+
+def training_job(name: str, namespace: str, queue: str, image: str, gpus: int,
+                 priority: str = "batch-normal") -> dict[str, Any]:
+    """A Job Kueue admits: created suspended, labelled with the team's LocalQueue; Kueue unsuspends it.
+
+    Kueue's ResourceFlavor picks the pool (it adds the node selector), so the Job only asks for GPUs.
+    """
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": {QUEUE_LABEL: queue, PRIORITY_LABEL: priority}},
+        "spec": {
+            "suspend": True,
+            "parallelism": 1,
+            "completions": 1,
+            "backoffLimit": 2,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": name}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "tolerations": [GPU_TOLERATION],
+                    "containers": [{
+                        "name": "trainer",
+                        "image": image,
+                        "args": ["--config", "/etc/train/config.yaml"],
+                        "resources": {
+                            "requests": {"cpu": "4", "memory": "16Gi", GPU_RESOURCE: gpus},
+                            "limits": {"memory": "16Gi", GPU_RESOURCE: gpus},
+                        },
+                        "securityContext": RESTRICTED_CONTAINER,
+                    }],
+                },
+            },
+        },
+    }
+
+
+def inference_deployment(name: str, namespace: str, image: str, pool: str) -> dict[str, Any]:
+    """A GPU inference server pinned to one pool (services are not queued: they run while they serve)."""
+    labels = {"app.kubernetes.io/name": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {LABEL_POOL: pool},
+                    "tolerations": [GPU_TOLERATION],
+                    "containers": [{
+                        "name": "server",
+                        "image": image,
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+                        "resources": {
+                            "requests": {"cpu": "2", "memory": "8Gi", GPU_RESOURCE: 1},
+                            "limits": {"memory": "8Gi", GPU_RESOURCE: 1},
+                        },
+                        "securityContext": RESTRICTED_CONTAINER,
+                    }],
+                },
+            },
+        },
+    }
+
+
+def gpu_hpa(name: str, namespace: str, max_replicas: int, target_percent: int) -> dict[str, Any]:
+    """Scale the Deployment on its pods' average GPU utilisation; scale down slowly (model load is costly)."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": 1,
+            "maxReplicas": max_replicas,
+            "metrics": [{
+                "type": "Pods",
+                "pods": {
+                    "metric": {"name": GPU_UTILIZATION_METRIC},
+                    "target": {"type": "AverageValue", "averageValue": str(target_percent)},
+                },
+            }],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600}},
+        },
+    }

@@ -107,17 +107,19 @@ class ResolvedPool:
     def resources_per_node(self) -> dict[str, int]:
         """Extended resources one node advertises, as the device plugin names them."""
         spec, gpus = self.spec, self.gpus_per_node
-        if spec.mig is not None:
-            if self.mig_strategy == "mixed":
-                return {
-                    self.gpu.mig_profiles[p].resource_name: gpus * n for p, n in sorted(spec.mig.profiles.items())
-                }
-            return {GPU_RESOURCE: gpus * sum(spec.mig.profiles.values())}
+        if spec.mig is None:
+            devices = {GPU_RESOURCE: gpus}
+        elif self.mig_strategy == "mixed":
+            devices = {self.gpu.mig_profiles[p].resource_name: gpus * n for p, n in sorted(spec.mig.profiles.items())}
+        else:
+            devices = {GPU_RESOURCE: gpus * sum(spec.mig.profiles.values())}
         sharing = spec.time_slicing or spec.mps
-        if sharing is not None:
-            name = SHARED_GPU_RESOURCE if sharing.rename_by_default else GPU_RESOURCE
-            return {name: gpus * sharing.replicas}
-        return {GPU_RESOURCE: gpus}
+        if sharing is None:
+            return devices
+        # The device plugin advertises each shared device `replicas` times; renaming appends `.shared`
+        # (`nvidia.com/gpu.shared`, `nvidia.com/mig-1g.10gb.shared` when time-slicing MIG devices).
+        suffix = ".shared" if sharing.rename_by_default else ""
+        return {f"{name}{suffix}": count * sharing.replicas for name, count in devices.items()}
 
     def max_resources(self) -> dict[str, int]:
         """Extended resources of the pool at `max_nodes`."""

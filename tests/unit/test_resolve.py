@@ -66,3 +66,19 @@ def test_gke_mig_is_always_the_single_strategy():
     assert resolved.machine_type == "a3-highgpu-1g"
     assert resolved.resources_per_node() == {"nvidia.com/gpu": 7}
     assert "nvidia.com/mig.config" not in resolved.labels
+
+
+def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():
+    c = {"name": "c", "cloud": "aws", "region": "r", "gpu_operator": {"time_slicing_on_mig": True},
+         "pools": [{"name": "m", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 1,
+                    "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 2}},
+                    "time_slicing": {"replicas": 2, "rename_by_default": True}}]}
+    (resolved,) = resolve_cluster_pools(load_environment({"environment": "t", "clusters": [c]}).clusters[0])
+    assert resolved.resources_per_node() == {"nvidia.com/mig-2g.20gb.shared": 32, "nvidia.com/mig-3g.40gb.shared": 16}
+
+
+def test_mig_layouts_are_bounded_by_slices_not_by_rounded_memory():
+    # 2 x 3g.71gb names 142 GB on a 141 GB H200; mig-parted accepts it, and so must the checks.
+    c = {"name": "c", "cloud": "aws", "region": "r",
+         "pools": [{"name": "m", "gpu": "H200-141GB", "max_nodes": 1, "mig": {"profiles": {"3g.71gb": 2}}}]}
+    assert load_environment({"environment": "t", "clusters": [c]}).clusters[0].pools[0].mig is not None

@@ -129,8 +129,9 @@ CASES = [
     ("MLI-K8S-003", "sys admin", [k8s(deployment(container(
         securityContext__capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]})))], "adds capabilities SYS_ADMIN"),
     ("MLI-K8S-004", "requests and limits", [k8s(deployment())], None),
+    ("MLI-K8S-004", "no cpu limit is fine", [k8s(deployment(container(resources__limits={"memory": "1Gi"})))], None),
     ("MLI-K8S-004", "no limits", [k8s(deployment(container(resources__limits=DELETE)))],
-     "resources.limits is missing cpu, memory"),
+     "resources.limits is missing memory"),
     ("MLI-K8S-004", "init container without requests", [k8s(deployment(initContainers=[container(resources=DELETE)]))],
      "initContainers[0] app: resources.requests"),
     ("MLI-K8S-005", "tag", [k8s(deployment())], None),

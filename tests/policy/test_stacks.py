@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy_fixtures import WAIVERS, stack_names
+from policy_fixtures import ROOT, WAIVERS, stack_names
 
 from mlinfra.policy import evaluate, load_records, load_waivers_file
 
@@ -37,3 +37,13 @@ def test_rendered_stacks_exercise_the_rules(rendered):
     for expected in ("MLI-EKS-001", "MLI-EKS-010", "MLI-GKE-005", "MLI-HELM-001", "MLI-PSA-001", "MLI-SEC-001",
                      "MLI-MON-001", "MLI-KARP-002"):
         assert expected in applied
+
+
+def test_example_goldens_have_no_open_findings():
+    # The examples are the workloads users copy: their Jobs and Deployments must pass the pod rules.
+    goldens = sorted((ROOT / "examples").glob("*/golden/resources.json"))
+    assert goldens, "no example goldens found"
+    for path in goldens:
+        report = evaluate(load_records(path.parent))
+        assert [f.line() for f in report.findings] == [], path
+        assert report.errors == [], path

@@ -100,22 +100,27 @@ def drop_capabilities(record: Record) -> Iterator[str]:
             yield f"{path}: adds capabilities {', '.join(extra)}"
 
 
+# CPU is compressible: a request buys a fair share under contention, while a CPU limit throttles data loaders
+# even on an idle node. Memory is not: without a limit one pod can push its neighbours into the OOM killer.
+REQUIRED_RESOURCES = {"requests": ("cpu", "memory"), "limits": ("memory",)}
+
+
 @rule(
     "MLI-K8S-004",
     "medium",
-    "Containers set resource requests and limits",
-    "Without requests the scheduler overcommits GPU nodes; without limits one pod can starve its neighbours.",
+    "Containers set resource requests and a memory limit",
+    "Without requests the scheduler overcommits GPU nodes; without a memory limit one pod can OOM its neighbours.",
     f"{NSA} (resource policies); CIS Kubernetes Benchmark 5.7 (general policies)",
     kinds=WORKLOAD_KINDS,
 )
 def requests_and_limits(record: Record) -> Iterator[str]:
-    """Each container requests and limits cpu and memory."""
+    """Each container requests cpu and memory and limits memory (a CPU limit is allowed, not required)."""
     for path, c in containers(_inputs(record)):
         if path.startswith("ephemeralContainers"):
             continue  # debug containers cannot carry resources
-        for section in ("requests", "limits"):
+        for section, names in REQUIRED_RESOURCES.items():
             values = dig(c, "resources", section) or {}
-            missing = [r for r in ("cpu", "memory") if r not in values]
+            missing = [r for r in names if r not in values]
             if missing:
                 yield f"{path}: resources.{section} is missing {', '.join(missing)}"
 

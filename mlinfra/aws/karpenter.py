@@ -337,8 +337,8 @@ class Karpenter(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="karpenter",
-            chart=f"{chart.repository}/{chart.chart}" if chart.is_oci else chart.chart,
-            repository_opts=None if chart.is_oci else {"repo": chart.repository},
+            chart=chart.chart,
+            repository_opts={"repo": chart.repository},
             version=chart.version,
             namespace=NAMESPACE,
             create_namespace=True,

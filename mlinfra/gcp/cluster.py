@@ -106,8 +106,19 @@ class GkeCluster(pulumi.ComponentResource):
                 location=args.region,
                 project=args.project,
                 min_master_version=args.kubernetes_version,
-                remove_default_node_pool=True,
+                # The default pool stays, hardened, as the home of kube-system and the add-ons: the GPU pools
+                # are tainted and would leave them nowhere to run.
+                remove_default_node_pool=False,
                 initial_node_count=1,
+                node_config={
+                    "machine_type": args.system_machine_type,
+                    "service_account": self.node_service_account.email,
+                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                    "workload_metadata_config": {"mode": "GKE_METADATA"},
+                    "metadata": {"disable-legacy-endpoints": "true"},
+                    "labels": {"mlinfra.io/pool": "system"},
+                },
                 release_channel={"channel": args.release_channel},
                 private_cluster_config=private_cluster_config(args),
                 master_authorized_networks_config=authorized_networks(args),
@@ -119,27 +130,7 @@ class GkeCluster(pulumi.ComponentResource):
                 logging_service="logging.googleapis.com/kubernetes",
                 monitoring_service="monitoring.googleapis.com/kubernetes",
                 deletion_protection=True,
-                opts=child,
-            )
-            container.NodePool(
-                f"{name}-system",
-                cluster=self.cluster.name,
-                location=args.region,
-                project=args.project,
-                initial_node_count=1,
-                autoscaling={"total_min_node_count": 1, "total_max_node_count": 3, "location_policy": "BALANCED"},
-                management={"auto_repair": True, "auto_upgrade": True},
-                node_config={
-                    "machine_type": args.system_machine_type,
-                    "service_account": self.node_service_account.email,
-                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
-                    "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-                    "workload_metadata_config": {"mode": "GKE_METADATA"},
-                    "metadata": {"disable-legacy-endpoints": "true"},
-                    "labels": {"mlinfra.io/pool": "system"},
-                },
-                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants,
-                                            ignore_changes=["initialNodeCount"]),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants),
             )
             cluster_name = self.cluster.name
             self.kubeconfig = _kubeconfig(

@@ -78,14 +78,9 @@ def node_pool_args(
         location=location,
         project=project,
         node_pool={
-            # Regional pools: bounds are totals across zones, not per zone. Spot capacity is found
-            # wherever it is (ANY); on-demand pools spread across zones (BALANCED).
-            "initial_node_count": 0,
-            "autoscaling": {
-                "total_min_node_count": spec.min_nodes,
-                "total_max_node_count": spec.max_nodes,
-                "location_policy": "ANY" if spec.spot else "BALANCED",
-            },
+            "initial_node_count": spec.min_nodes,
+            # Per-zone bounds (GKE's min/max_node_count); see docs/node-pools.md for regional clusters.
+            "autoscaling": {"min_node_count": spec.min_nodes, "max_node_count": spec.max_nodes},
             "management": {"auto_repair": True, "auto_upgrade": True},
             "node_config": node_config,
         },

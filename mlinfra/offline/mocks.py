@@ -105,17 +105,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, None
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
         if token == "aws:index/getRegion:getRegion":
-            return {"name": "us-east-1", "region": "us-east-1"}, None
+            return {"name": "us-east-1", "region": "us-east-1"}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             import json
 
-            return {"json": json.dumps(args.args, sort_keys=True)}, None
+            return {"json": json.dumps(args.args, sort_keys=True)}, []
         if token == "aws:ssm/getParameter:getParameter":
-            return {"value": f"ami-{_hash(str(args.args.get('name')))}", "name": args.args.get("name")}, None
+            return {"value": f"ami-{_hash(str(args.args.get('name')))}", "name": args.args.get("name")}, []
+        if token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": ["subnet-0offline0a", "subnet-0offline0b"], "id": "us-east-1",
+                    "filters": args.args.get("filters")}, []
         if token == "aws:eks/getCluster:getCluster":
             # A referenced EKS cluster, as DescribeCluster would show it.
             cluster = str(args.args.get("name"))
@@ -128,10 +131,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     "subnetIds": [f"subnet-{_hash(cluster + str(i))}" for i in range(2)],
                     "vpcId": f"vpc-{_hash(cluster)}",
                 },
-            }, None
+            }, []
         if token == "gcp:organizations/getClientConfig:getClientConfig":
-            return {"project": "offline-project", "region": "us-central1"}, None
-        return dict(args.args), None
+            return {"project": "offline-project", "region": "us-central1"}, []
+        return dict(args.args), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -10,6 +10,7 @@ per cluster and pool; and the quota of every queue, before and after.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -402,8 +403,9 @@ def format_markdown(diff: Diff, title: str | None = None) -> str:
     if diff.changed:
         lines += ["#### Changed", ""]
         for c in diff.changed:
-            lines += [f"<details><summary>{_label(c.type, c.name)}: {len(c.fields)} field(s)"
-                      f"{' (replace)' if c.replace else ''}</summary>", ""]
+            # Markdown is not rendered inside <summary>, so the name is marked up in HTML there.
+            lines += [f"<details><summary><code>{html.escape(c.name)}</code> ({html.escape(c.type)}): "
+                      f"{len(c.fields)} field(s){' (replace)' if c.replace else ''}</summary>", ""]
             lines += _table(
                 ["field", "before", "after"],
                 [[f"`{p}`", _cell(b), _cell(a)] for p, b, a in c.fields],

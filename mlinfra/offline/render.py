@@ -42,6 +42,11 @@ def clean(value: Any) -> Any:
     """Make recorded inputs plain and stable: secrets masked, unknowns marked, integral floats as ints."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            # A secret map (a Secret's stringData) keeps its keys so the object stays schema-valid;
+            # only the values are hidden.
+            inner = value.get("value")
+            if isinstance(inner, dict):
+                return {str(k): "[secret]" for k in sorted(inner)}
             return "[secret]"
         if SECRET_SIG in value:
             # A resource reference: keep only its URN, which is stable.

@@ -110,6 +110,8 @@ def test_render_environment_renders_a_spec_dict_in_process():
         (8.0, 8),
         (0.5, 0.5),
         ({"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "pw"}, "[secret]"),
+        ({"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": {"pw": "x", "a": "y"}},
+         {"a": "[secret]", "pw": "[secret]"}),
         ({"b": [1.0, {"__internal": 1, "a": 2.0}]}, {"b": [1, {"a": 2}]}),
         ("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "[unknown]"),
     ],

@@ -1,4 +1,4 @@
-"""The environment stacks: each renders and validates, renders reproducibly, pins every chart, and locks its deps."""
+"""The environment stacks: each renders and validates, reproducibly, with pinned charts and locked deps."""
 
 from __future__ import annotations
 

@@ -45,7 +45,9 @@ def violations(rule: Rule, records: Sequence[Record]) -> Iterable[tuple[Record, 
                 yield record, message
 
 
-def evaluate(records: Sequence[Record], waivers: Iterable[Waiver] = (), selected: Iterable[Rule] | None = None) -> Report:
+def evaluate(
+    records: Sequence[Record], waivers: Iterable[Waiver] = (), selected: Iterable[Rule] | None = None
+) -> Report:
     """Apply the rules to the records; a finding covered by a waiver (annotation or file) is listed as waived."""
     report = Report()
     known = {r.id for r in all_rules()}

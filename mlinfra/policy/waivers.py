@@ -40,7 +40,9 @@ def parse_annotation(text: str, resource: str) -> list[Waiver]:
         rule_id, _, reason = part.partition(":")
         rule_id, reason = rule_id.strip(), reason.strip()
         if not _RULE_ID.match(rule_id):
-            raise WaiverError(f"{resource}: {ANNOTATION} entry {part!r} does not start with a rule id (MLI-XXX-000: reason)")
+            raise WaiverError(
+                f"{resource}: {ANNOTATION} entry {part!r} does not start with a rule id (MLI-XXX-000: reason)"
+            )
         if not reason:
             raise WaiverError(f"{resource}: {ANNOTATION} waives {rule_id} without a reason")
         waivers.append(Waiver(rule_id, resource, reason, f"annotation on {resource}"))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from mlinfra.policy import all_rules
-from mlinfra.policy.engine import violations
 from policy_fixtures import (
     DELETE,
     EKS_CLUSTER,
@@ -20,6 +17,9 @@ from policy_fixtures import (
     nodepool,
     record,
 )
+
+from mlinfra.policy import all_rules
+from mlinfra.policy.engine import violations
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 EKS = "aws:eks/cluster:Cluster"
@@ -72,8 +72,8 @@ CASES = [
                                                          vpcConfig__publicAccessCidrs=["0.0.0.0/0"]))],
      "whole internet"),
     ("MLI-EKS-011", "kms", [record(EKS, EKS_CLUSTER)], None),
-    ("MLI-EKS-011", "kms as list", [record(EKS, merge(EKS_CLUSTER, encryptionConfig=[EKS_CLUSTER["encryptionConfig"]]))],
-     None),
+    ("MLI-EKS-011", "kms as list",
+     [record(EKS, merge(EKS_CLUSTER, encryptionConfig=[EKS_CLUSTER["encryptionConfig"]]))], None),
     ("MLI-EKS-011", "no encryption", [record(EKS, merge(EKS_CLUSTER, encryptionConfig=DELETE))],
      "encryptionConfig must list"),
     ("MLI-EKS-011", "no key", [record(EKS, merge(EKS_CLUSTER, encryptionConfig__provider=DELETE))],
@@ -185,8 +185,8 @@ CASES = [
     ("MLI-KARP-001", "no capacity requirement", [nodepool(None), NO_QUEUE], None),
     ("MLI-KARP-001", "spot without queue", [nodepool(["spot"]), NO_QUEUE], "sets no settings.interruptionQueue"),
     ("MLI-KARP-001", "NotIn on-demand", [nodepool(["on-demand"], "NotIn"), NO_QUEUE], "interruptionQueue"),
-    ("MLI-KARP-001", "queue in another cluster", [nodepool(["spot"]),
-                                                  {**SPOT_QUEUE, "provider": "other-k8s"}], "no Karpenter Helm release"),
+    ("MLI-KARP-001", "queue in another cluster",
+     [nodepool(["spot"]), {**SPOT_QUEUE, "provider": "other-k8s"}], "no Karpenter Helm release"),
     ("MLI-KARP-002", "defaults", [k8s({"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
                                        "metadata": {"name": "n"}, "spec": {"role": "r"}})], None),
     ("MLI-KARP-002", "imdsv1", [k8s({"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
@@ -197,7 +197,7 @@ CASES = [
     ("MLI-KARP-002", "public and unencrypted", [k8s({"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
                                                      "metadata": {"name": "n"},
                                                      "spec": {"associatePublicIPAddress": True,
-                                                              "blockDeviceMappings": [{"ebs": {"volumeSize": "1Gi"}}]}})],
+                                                              "blockDeviceMappings": [{"ebs": {"volumeSize": "1"}}]}})],
      "encrypted must be true"),
 ]
 

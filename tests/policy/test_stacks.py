@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policy_fixtures import ROOT, WAIVERS, stack_names
 
-from mlinfra.policy import evaluate, load_records, load_waivers_file
+from mlinfra.policy import all_rules, evaluate, load_records, load_waivers_file
 
 
 def test_the_three_environments_exist():
@@ -29,7 +29,6 @@ def test_rendered_stacks_have_no_open_findings(rendered):
 
 def test_rendered_stacks_exercise_the_rules(rendered):
     # Guard against a render layout change that would let every rule pass vacuously.
-    from mlinfra.policy import all_rules
 
     types = {r["type"] for path in rendered.values() for r in load_records(path)}
     kinds = {(r["inputs"] or {}).get("kind") for path in rendered.values() for r in load_records(path)}
@@ -47,3 +46,9 @@ def test_example_goldens_have_no_open_findings():
         report = evaluate(load_records(path.parent))
         assert [f.line() for f in report.findings] == [], path
         assert report.errors == [], path
+
+
+def test_security_doc_lists_every_rule():
+    text = (ROOT / "docs" / "security.md").read_text()
+    missing = [r.id for r in all_rules() if f"| {r.id} | {r.severity} |" not in text]
+    assert missing == []

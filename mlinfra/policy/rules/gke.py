@@ -101,7 +101,8 @@ def auto_repair_upgrade(record: Record) -> Iterator[str]:
 def no_default_service_account(record: Record) -> Iterator[str]:
     """Node pools (and a cluster's own default pool, unless removed) name a dedicated service account."""
     inputs = record.get("inputs") or {}
-    if record.get("type") == GKE_CLUSTER and (inputs.get("removeDefaultNodePool") is True or "nodeConfig" not in inputs):
+    own_pool = inputs.get("removeDefaultNodePool") is not True and "nodeConfig" in inputs
+    if record.get("type") == GKE_CLUSTER and not own_pool:
         return
     account = _node_config(record).get("serviceAccount")
     if not account or account == "default" or str(account).endswith("-compute@developer.gserviceaccount.com"):

@@ -32,7 +32,8 @@ def _cluster(record: Record) -> str:
 
 
 def _is_karpenter_release(record: Record) -> bool:
-    return record.get("type") == HELM_RELEASE and "karpenter" in str(dig(record, "inputs", "chart") or "").split("/")[-1]
+    chart = str(dig(record, "inputs", "chart") or "")
+    return record.get("type") == HELM_RELEASE and "karpenter" in chart.split("/")[-1]
 
 
 @rule(
@@ -68,7 +69,8 @@ def spot_interruption(records: list[Record]) -> Iterator[tuple[Record, str]]:
     "MLI-KARP-002",
     "high",
     "Karpenter EC2NodeClasses keep IMDSv2, encrypted volumes and private IPs",
-    "Karpenter-launched nodes must be as locked down as managed node groups; its defaults are safe, overrides may not be.",
+    "Karpenter-launched nodes must be as locked down as managed node groups; its defaults are safe, "
+    "overrides may not be.",
     "CIS AWS Foundations Benchmark v3.0 5.6 and 2.2.1; CIS Amazon EKS Benchmark v1.5 5.4.3",
     kinds=("EC2NodeClass",),
 )
@@ -78,8 +80,9 @@ def ec2nodeclass_hardened(record: Record) -> Iterator[str]:
     metadata = spec.get("metadataOptions") or {}
     if metadata.get("httpTokens", "required") != "required":
         yield f"spec.metadataOptions.httpTokens must be 'required' (got {metadata.get('httpTokens')!r})"
-    if metadata.get("httpPutResponseHopLimit", 1) != 1:
-        yield f"spec.metadataOptions.httpPutResponseHopLimit must be 1 (got {metadata.get('httpPutResponseHopLimit')!r})"
+    hops = metadata.get("httpPutResponseHopLimit", 1)
+    if hops != 1:
+        yield f"spec.metadataOptions.httpPutResponseHopLimit must be 1 (got {hops!r})"
     for i, mapping in enumerate(spec.get("blockDeviceMappings") or []):
         ebs = mapping.get("ebs") or {}
         if not truthy(ebs.get("encrypted")):

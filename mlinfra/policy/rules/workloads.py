@@ -185,7 +185,7 @@ def host_access(record: Record) -> Iterator[str]:
     "MLI-PSA-001",
     "critical",
     "Privileged Pod Security only where a node agent needs it",
-    "A namespace that enforces `privileged` admits any pod, so the exemption is limited to named node-agent namespaces.",
+    "A namespace that enforces `privileged` admits any pod, so only named node-agent namespaces may.",
     f"CIS EKS 4.2 / CIS GKE 4.2.1 (enforce baseline or stricter); allowed: {', '.join(sorted(PRIVILEGED_NAMESPACES))}",
     kinds=("Namespace",),
 )

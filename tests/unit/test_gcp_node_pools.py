@@ -1,0 +1,143 @@
+"""GKE clusters and GPU node pools: driver ownership, MIG, sharing, spot, and the labels both clouds share."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mlinfra.offline.render import render_environment
+
+
+def gke_spec(*pools: dict[str, Any], **cluster: Any) -> dict[str, Any]:
+    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "ml-prod", "pools": list(pools)}
+    base.update(cluster)
+    return {"environment": "t", "clusters": [base]}
+
+
+def resources(spec: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+    return json.loads(render_environment(spec, **kw)["resources.json"])
+
+
+def node_pool(res: list[dict[str, Any]], pool: str) -> dict[str, Any]:
+    (found,) = [r for r in res if r["type"] == "gcp:container/nodePool:NodePool" and r["name"] == f"gke-{pool}-pool"]
+    return found
+
+
+RICH = gke_spec(
+    {"name": "h100-mig", "machine_type": "a3-highgpu-8g", "max_nodes": 2, "mig": {"profiles": {"1g.10gb": 7}}},
+    {"name": "l4-ts", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 4, "spot": True,
+     "time_slicing": {"replicas": 4}},
+    {"name": "l4-mps", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "min_nodes": 1, "max_nodes": 3,
+     "mps": {"replicas": 8}, "taints": [{"key": "team", "value": "nlp", "effect": "NoExecute"}]},
+)
+
+
+@pytest.fixture(scope="module")
+def rich() -> list[dict[str, Any]]:
+    return resources(RICH)
+
+
+def test_created_cluster_is_private_with_workload_identity_and_shielded_nodes(rich):
+    (cluster,) = [r for r in rich if r["type"] == "gcp:container/cluster:Cluster"]
+    i = cluster["inputs"]
+    assert cluster["provider"] == "gke-gcp"
+    assert i["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": True,
+                                         "masterIpv4CidrBlock": "172.16.0.0/28"}
+    assert i["workloadIdentityConfig"] == {"workloadPool": "ml-prod.svc.id.goog"}
+    assert i["enableShieldedNodes"] is True
+    assert i["releaseChannel"] == {"channel": "REGULAR"}
+    assert i["nodeConfig"]["serviceAccount"] == "gke-nodes@ml-prod.iam.gserviceaccount.com"
+    assert i["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+
+
+def test_public_endpoint_only_for_listed_cidrs():
+    res = resources(gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1}, release_channel="STABLE",
+                             endpoint={"public_access_cidrs": ["198.51.100.0/24"]}))
+    (cluster,) = [r for r in res if r["type"] == "gcp:container/cluster:Cluster"]
+    assert cluster["inputs"]["privateClusterConfig"]["enablePrivateEndpoint"] is False
+    assert cluster["inputs"]["masterAuthorizedNetworksConfig"] == {
+        "cidrBlocks": [{"cidrBlock": "198.51.100.0/24", "displayName": "198.51.100.0/24"}]}
+    assert cluster["inputs"]["releaseChannel"] == {"channel": "STABLE"}
+
+
+def test_nodes_run_as_a_dedicated_least_privilege_service_account(rich):
+    (account,) = [r for r in rich if r["type"] == "gcp:serviceaccount/account:Account"]
+    assert account["inputs"]["accountId"] == "gke-nodes"
+    roles = sorted(r["inputs"]["role"] for r in rich if r["type"] == "gcp:projects/iAMMember:IAMMember")
+    assert roles == ["roles/artifactregistry.reader", "roles/container.defaultNodeServiceAccount"]
+    for pool in ("h100-mig", "l4-ts", "l4-mps"):
+        config = node_pool(rich, pool)["inputs"]["nodeConfig"]
+        assert config["serviceAccount"] == "gke-nodes@ml-prod.iam.gserviceaccount.com"
+        assert "compute@developer" not in config["serviceAccount"]
+
+
+POOLS = [
+    # (pool, accelerator fields beyond type/count/driver)
+    ("h100-mig", {"gpuPartitionSize": "1g.10gb"}),
+    ("l4-ts", {"gpuSharingConfig": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}}),
+    ("l4-mps", {"gpuSharingConfig": {"gpuSharingStrategy": "MPS", "maxSharedClientsPerGpu": 8}}),
+]
+
+
+@pytest.mark.parametrize(("pool", "extra"), POOLS, ids=[p for p, _ in POOLS])
+def test_accelerators_mig_and_sharing(rich, pool, extra):
+    (accelerator,) = node_pool(rich, pool)["inputs"]["nodeConfig"]["guestAccelerators"]
+    assert accelerator["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "DEFAULT"}
+    assert {k: v for k, v in accelerator.items() if k not in ("type", "count", "gpuDriverInstallationConfig")} == extra
+
+
+def test_node_pool_security_scaling_spot_and_labels(rich):
+    ts = node_pool(rich, "l4-ts")
+    assert ts["parent"] == "gke-l4-ts" and ts["provider"] == "gke-gcp"
+    i = ts["inputs"]
+    config = i["nodeConfig"]
+    assert config["spot"] is True
+    assert config["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
+    assert config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    assert config["labels"] == {"mlinfra.io/capacity-type": "spot", "mlinfra.io/gpu-model": "L4-24GB",
+                                "mlinfra.io/pool": "l4-ts", "nvidia.com/device-plugin.config": "time-slicing-4"}
+    assert i["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 4}
+    assert i["management"] == {"autoRepair": True, "autoUpgrade": True}
+    mps = node_pool(rich, "l4-mps")["inputs"]["nodeConfig"]
+    assert mps["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+                             {"key": "team", "value": "nlp", "effect": "NO_EXECUTE"}]
+    # GKE partitions MIG itself: no mig-manager label on GKE.
+    assert "nvidia.com/mig.config" not in node_pool(rich, "h100-mig")["inputs"]["nodeConfig"]["labels"]
+
+
+def test_operator_owned_driver_disables_gke_installation_and_secure_boot():
+    res = resources(gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1}, gpu_operator={"driver": "operator"}))
+    config = node_pool(res, "l4")["inputs"]["nodeConfig"]
+    assert config["guestAccelerators"][0]["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "INSTALLATION_DISABLED"}
+    assert config["shieldedInstanceConfig"]["enableSecureBoot"] is False
+
+
+def test_existing_cluster_gets_pools_but_no_control_plane():
+    spec = gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1},
+                    existing={"name": "shared-gke", "kubeconfig_secret": "gke-kubeconfig"})
+    res = resources(spec, extra_config={"mlinfra:gke-kubeconfig": "apiVersion: v1"})
+    assert not [r for r in res if r["type"] == "gcp:container/cluster:Cluster"]
+    assert node_pool(res, "l4")["inputs"]["cluster"] == "shared-gke"
+    (provider,) = [r for r in res if r["type"] == "pulumi:providers:kubernetes"]
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+
+
+def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
+    pool = {"name": "l4", "gpu": "L4-24GB", "gpus_per_node": 1, "max_nodes": 2, "spot": True,
+            "time_slicing": {"replicas": 4}, "labels": {"team.example.com/owner": "vision"},
+            "taints": [{"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]}
+    gcp = node_pool(resources(gke_spec(pool)), "l4")["inputs"]["nodeConfig"]
+    aws_spec = {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
+                                                  "network": {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]},
+                                                  "pools": [pool, {**pool, "name": "l4k", "provisioner": "karpenter"}]}]}
+    files = render_environment(aws_spec)
+    aws = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-l4-ng"][0]["inputs"]
+    assert aws["labels"] == gcp["labels"]
+    assert aws["taints"] == gcp["taints"]
+    nodepool = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-karpenter-l4k-nodepool"][0]
+    template = nodepool["inputs"]["spec"]["template"]
+    assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == gcp["labels"]
+    assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+                                          {"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]

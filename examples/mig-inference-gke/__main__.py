@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.k8s.gpu_hpa import GpuUtilizationHpa, GpuUtilizationHpaArgs
 from mlinfra.platform import Platform
 from mlinfra.spec import load_environment
 from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, LABEL_POOL
@@ -52,16 +53,10 @@ deployment = k8s.apps.v1.Deployment(
 )
 # One replica per slice at most: 7 slices per GPU x max nodes.
 max_replicas = min(config.require_int("maxReplicas"), pool.max_resources()[GPU_RESOURCE])
-k8s.autoscaling.v2.HorizontalPodAutoscaler(
+GpuUtilizationHpa(
     name,
-    metadata={"name": name, "namespace": namespace},
-    spec={
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-        "minReplicas": 1,
-        "maxReplicas": max_replicas,
-        "metrics": [{"type": "Pods", "pods": {"metric": {"name": "gpu_utilization"},
-                                              "target": {"type": "AverageValue", "averageValue": "70"}}}],
-    },
-    opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[deployment])),
+    GpuUtilizationHpaArgs(deployment=name, namespace=namespace, max_replicas=max_replicas,
+                          target_utilization_percent=70),
+    pulumi.ResourceOptions(parent=ctx.parent, providers={"kubernetes": ctx.k8s_provider}, depends_on=[deployment]),
 )
 pulumi.export("slices", pool.max_resources())

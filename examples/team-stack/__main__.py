@@ -2,7 +2,9 @@
 
 import pulumi
 import pulumi_kubernetes as k8s
-from workloads import gpu_hpa, inference_deployment, training_job
+from workloads import inference_deployment, training_job
+
+from mlinfra.k8s.gpu_hpa import GpuUtilizationHpa, GpuUtilizationHpaArgs
 
 config = pulumi.Config()
 team = config.require("team")
@@ -43,13 +45,16 @@ deployment = register(
     namespace.apply(lambda ns: inference_deployment(name, ns, config.require("inferenceImage"),
                                                     config.require("inferencePool"))),
 )
-hpa = namespace.apply(lambda ns: gpu_hpa(name, ns, config.get_int("inferenceMaxReplicas") or 4,
-                                         config.get_int("targetGpuUtilization") or 70))
-k8s.autoscaling.v2.HorizontalPodAutoscaler(
+# mlinfra's GPU HPA checks that the platform's prometheus-adapter serves the metric it scales on.
+GpuUtilizationHpa(
     name,
-    metadata=hpa.apply(lambda m: m["metadata"]),
-    spec=hpa.apply(lambda m: m["spec"]),
-    opts=pulumi.ResourceOptions(provider=provider, depends_on=[deployment]),
+    GpuUtilizationHpaArgs(
+        deployment=name,
+        namespace=namespace,
+        max_replicas=config.get_int("inferenceMaxReplicas") or 4,
+        target_utilization_percent=config.get_int("targetGpuUtilization") or 70,
+    ),
+    pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[deployment]),
 )
 
 pulumi.export("namespace", namespace)

@@ -1,4 +1,4 @@
-"""The team's workloads as plain manifests: a Kueue training Job, an inference Deployment and its GPU HPA."""
+"""The team's workloads as plain manifests: a training Job queued by Kueue and an inference Deployment."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, LABEL_POOL
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
-# The per-pod GPU utilisation (%) that the platform's prometheus-adapter serves on the custom metrics API.
-GPU_UTILIZATION_METRIC = "gpu_utilization"
 
 # Team namespaces enforce the restricted Pod Security Standard, so every container runs like this.
 RESTRICTED_CONTAINER = {
@@ -87,27 +85,5 @@ def inference_deployment(name: str, namespace: str, image: str, pool: str) -> di
                     }],
                 },
             },
-        },
-    }
-
-
-def gpu_hpa(name: str, namespace: str, max_replicas: int, target_percent: int) -> dict[str, Any]:
-    """Scale the Deployment on its pods' average GPU utilisation; scale down slowly (model load is costly)."""
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": 1,
-            "maxReplicas": max_replicas,
-            "metrics": [{
-                "type": "Pods",
-                "pods": {
-                    "metric": {"name": GPU_UTILIZATION_METRIC},
-                    "target": {"type": "AverageValue", "averageValue": str(target_percent)},
-                },
-            }],
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600}},
         },
     }

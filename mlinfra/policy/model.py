@@ -48,7 +48,9 @@ class Rule:
         type_ = str(record.get("type", ""))
         if type_ in self.types:
             return True
-        if self.kinds and type_.startswith("kubernetes:"):
+        # Server-side-apply patches (`...Patch` types) set a few fields of an object someone else owns;
+        # reading one as a whole manifest would report every field it leaves alone.
+        if self.kinds and type_.startswith("kubernetes:") and not type_.endswith("Patch"):
             inputs = record.get("inputs") or {}
             return isinstance(inputs, Mapping) and inputs.get("kind") in self.kinds
         return False

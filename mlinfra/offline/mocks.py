@@ -8,7 +8,7 @@ derived from the resource name, so two renders give the same bytes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -76,6 +76,8 @@ class Registration:
     provider_ref: str
     custom: bool
     inputs: dict[str, Any]
+    # URNs the registration waited for (depends_on and the resources its inputs came from).
+    dependencies: list[str] = field(default_factory=list)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -156,6 +158,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider_ref=request.provider,
                     custom=bool(request.custom),
                     inputs=rpc.deserialize_properties(request.object),
+                    dependencies=list(request.dependencies),
                 )
             )
         return response

@@ -4,11 +4,12 @@ For each size the benchmark renders a synthetic environment (`synthetic.py`) wit
 under Pulumi's mock runtime, exactly as `mlinfra render` does: load and check the spec, run the program, turn
 the registrations into the render files. Then it replays the very same registrations through a bare program
 under the same mock runtime (the same `RecordingMocks` and `RecordingMonitor`): same types, names,
-parents, explicit providers and inputs, precomputed as plain values; components register (empty) outputs as
+parents, explicit providers, dependencies and inputs, precomputed as plain values; components register (empty) outputs as
 the real ones do. That replay is the floor Pulumi's runtime sets for this many resources.
 
 Reported per size: resources registered, render wall time (and its parts: spec, program, files), floor wall
-time, ms per resource, render/floor and program/floor, and peak RSS. Each size runs in its own process after
+time, ms per resource, render/floor and program/floor, the same ratio in process CPU time (steadier than wall
+time on a shared machine), and peak RSS. Each size runs in its own process after
 one warm-up render (imports, caches), so peak RSS is its own and times are steady-state; times are medians.
 
     .venv/bin/python benchmarks/bench_render.py [--sizes small,medium,large] [--repeat 5]
@@ -44,7 +45,8 @@ def floor_program(records: list[Any]) -> None:
     for r in records:
         parent = by_urn.get(r.parent_urn)
         provider = providers.get(r.provider_ref) if r.provider_ref else None
-        opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+        depends_on = [by_urn[urn] for urn in r.dependencies if urn in by_urn]
+        opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on or None)
         res: pulumi.Resource
         if r.type.startswith("pulumi:providers:"):
             res = pulumi.ProviderResource(r.type[len("pulumi:providers:"):], r.name, dict(r.inputs), opts=opts)
@@ -59,9 +61,9 @@ def floor_program(records: list[Any]) -> None:
         component.register_outputs({})
 
 
-def _signature(records: list[Any]) -> list[tuple[str, str, str, str]]:
+def _signature(records: list[Any]) -> list[tuple[str, str, str, str, tuple[str, ...]]]:
     # Sorted: the real program's registrations arrive as their Output inputs resolve, the replay's at once.
-    return sorted((r.type, r.name, r.parent_urn, r.provider_ref) for r in records)
+    return sorted((r.type, r.name, r.parent_urn, r.provider_ref, tuple(sorted(r.dependencies))) for r in records)
 
 
 def measure(size: str, repeat: int) -> dict[str, Any]:
@@ -79,6 +81,7 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         Platform("platform", holder["env"])
 
     def render() -> tuple[list[Any], dict[str, float]]:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         holder["env"] = load_environment(platform)
         t1 = time.perf_counter()
@@ -86,20 +89,23 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         t2 = time.perf_counter()
         build_render(records)
         t3 = time.perf_counter()
-        return records, {"spec": t1 - t0, "program": t2 - t1, "files": t3 - t2, "render": t3 - t0}
+        cpu = time.process_time() - c0
+        return records, {"spec": t1 - t0, "program": t2 - t1, "files": t3 - t2, "render": t3 - t0, "render_cpu": cpu}
 
     records, _ = render()  # warm-up: first imports, validators, catalog
     run_program(lambda: floor_program(records), config)
-    samples: dict[str, list[float]] = {"spec": [], "program": [], "files": [], "render": [], "floor": []}
+    samples: dict[str, list[float]] = {k: [] for k in ("spec", "program", "files", "render", "render_cpu", "floor",
+                                                        "floor_cpu")}
     for _ in range(repeat):
         gc.collect()
         records, parts = render()
         for key, value in parts.items():
             samples[key].append(value)
         gc.collect()
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         replayed = run_program(lambda: floor_program(records), config)
         samples["floor"].append(time.perf_counter() - start)
+        samples["floor_cpu"].append(time.process_time() - cpu)
         if _signature(replayed) != _signature(records):
             raise SystemExit(f"{size}: the floor did not replay the same registrations")
     m = {key: statistics.median(values) for key, values in samples.items()}
@@ -109,6 +115,7 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         "ms_per_resource": 1000 * m["render"] / len(records),
         "floor_ms_per_resource": 1000 * m["floor"] / len(records),
         "ratio": m["render"] / m["floor"],
+        "ratio_cpu": m["render_cpu"] / m["floor_cpu"],
         "program_ratio": (m["spec"] + m["program"]) / m["floor"],
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -164,14 +171,15 @@ def main() -> int:
     print(f"# bench_render: {time.strftime('%Y-%m-%d')}, {host.python_implementation()} {host.python_version()}, "
           f"{os.cpu_count()} cores, median of {args.repeat} after one warm-up\n")
     print("| size (clusters x pools x teams) | resources | render s | spec s | program s | files s | floor s "
-          "| ms/resource (render / floor) | render/floor | (spec+program)/floor | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ms/resource (render / floor) | render/floor | (spec+program)/floor | CPU s render / floor (ratio) | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size, r in rows.items():
         c, p, t = SIZES[size]
         print(f"| {size} ({c} x {p} x {t}) | {r['resources']} | {r['render_s']:.3f} | {r['spec_s']:.3f} | "
               f"{r['program_s']:.3f} | {r['files_s']:.3f} | {r['floor_s']:.3f} | "
               f"{r['ms_per_resource']:.2f} / {r['floor_ms_per_resource']:.2f} | {r['ratio']:.2f} | "
-              f"{r['program_ratio']:.2f} | {r['peak_rss_mib']:.0f} |")
+              f"{r['program_ratio']:.2f} | {r['render_cpu_s']:.3f} / {r['floor_cpu_s']:.3f} ({r['ratio_cpu']:.2f}) | "
+              f"{r['peak_rss_mib']:.0f} |")
     names = list(rows)
     if len(names) >= 2:
         mid, big = rows[names[-2]], rows[names[-1]]

@@ -43,7 +43,8 @@ def ami_selector(pool: ResolvedPool, driver: str, kubernetes_version: str) -> tu
     family = ami_family(pool)
     if family == "al2023" and driver == "operator":
         arch = "arm64" if pool_arch(pool) == "arm64" else "x86_64"
-        param = f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/recommended/image_id"
+        param = (f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/"
+                 "recommended/image_id")
         return [{"ssmParameter": param}], "AL2023"
     return [{"alias": f"{family}@latest"}], None
 
@@ -184,9 +185,7 @@ def helm_values(
     return values
 
 
-def controller_policy(
-    cluster_name: str, node_role_arn: str, queue_arn: str | None, partition: str = "aws"
-) -> str:
+def controller_policy(node_role_arn: str, queue_arn: str | None) -> str:
     """IAM policy of the Karpenter controller: launch and end its own instances, pass only the node role."""
     statements: list[dict[str, Any]] = [
         {
@@ -220,7 +219,8 @@ def controller_policy(
             "Sid": "InstanceProfiles",
             "Effect": "Allow",
             "Action": [
-                "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:CreateInstanceProfile", "iam:TagInstanceProfile",
+                "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:CreateInstanceProfile",
+                "iam:TagInstanceProfile",
                 "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile",
             ],
             "Resource": "*",
@@ -320,8 +320,7 @@ class Karpenter(pulumi.ComponentResource):
         else:
             trust = pulumi.Output.from_input(POD_IDENTITY_TRUST)
         self.controller_role = iam.Role(f"{name}-controller", assume_role_policy=trust, opts=child)
-        policy = pulumi.Output.all(args.cluster_name, args.node_role_arn, queue_arn).apply(
-            lambda a: controller_policy(a[0], a[1], a[2]))
+        policy = pulumi.Output.all(args.node_role_arn, queue_arn).apply(lambda a: controller_policy(a[0], a[1]))
         iam.RolePolicy(f"{name}-controller-policy", role=self.controller_role.id, policy=policy, opts=child)
         irsa = args.oidc_provider_arn is not None
         if not irsa:

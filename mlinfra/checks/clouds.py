@@ -11,7 +11,7 @@ from mlinfra.problems import Problem, path_join
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
-from mlinfra.spec.resolve import ResolvedPool, resolve_pool
+from mlinfra.spec.resolve import resolve_pool
 
 # Karpenter's duration format (NodePool CRD: consolidateAfter and expireAfter).
 DURATION_RE = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
@@ -92,19 +92,13 @@ def check_cloud_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterato
             yield Problem(path_join(base, "spot"), pool.spot,
                           "a Karpenter spot pool needs the interruption queue to drain nodes before EC2 reclaims "
                           "them; set karpenter.interruption_queue: true")
-    # GKE pools have one machine type by design; EC2 spot capacity is pooled per instance type.
-    if cluster.cloud == "aws" and pool.spot and len(_spot_types(resolved, pool)) == 1:
-        (only,) = _spot_types(resolved, pool)
-        yield Problem(path_join(base, "instance_types"), only,
+    # GKE pools have one machine type by design; EC2 spot capacity is pooled per instance type. A Karpenter
+    # pool without named types may use every type with its GPU name and count.
+    karpenter_picks = pool.provisioner == "karpenter" and not pool.instance_types
+    if cluster.cloud == "aws" and pool.spot and not karpenter_picks and len(resolved.instance_types) == 1:
+        yield Problem(path_join(base, "instance_types"), resolved.instance_types[0],
                       "a spot GPU pool with one instance type is often out of capacity; list several types "
                       "with the same GPU", severity="warning")
-
-
-def _spot_types(resolved: ResolvedPool, pool: PoolSpec) -> list[str]:
-    if pool.provisioner == "karpenter" and not pool.instance_types:
-        # Karpenter chooses among every type with the GPU name and count.
-        return list(resolved.instance_types) + ["*"]
-    return list(resolved.instance_types)
 
 
 def _check_gke_partitions(accelerator: str, pool: PoolSpec, path: str) -> Iterator[Problem]:

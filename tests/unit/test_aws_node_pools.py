@@ -254,13 +254,16 @@ def test_existing_cluster_gets_node_groups_and_karpenter_but_no_control_plane():
                   {"name": "k", "gpu": "L4-24GB", "max_nodes": 2, "provisioner": "karpenter"}]}]}
     res = resources(render_environment(spec, extra_config={"mlinfra:eks-kubeconfig": "apiVersion: v1"}))
     types = {r["type"] for r in res}
-    assert not types & {"aws:eks/cluster:Cluster", "aws:kms/key:Key", "aws:iam/openIdConnectProvider:OpenIdConnectProvider"}
+    control_plane = {"aws:eks/cluster:Cluster", "aws:kms/key:Key",
+                     "aws:iam/openIdConnectProvider:OpenIdConnectProvider"}
+    assert not types & control_plane
     ng = one(res, "aws:eks/nodeGroup:NodeGroup", "eks-m-ng")["inputs"]
     assert ng["clusterName"] == "shared-eks"
     # Subnets and the cluster security group come from DescribeCluster.
     assert len(ng["subnetIds"]) == 2 and all(s.startswith("subnet-") for s in ng["subnetIds"])
     assoc = one(res, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "eks-karpenter-pod-identity")["inputs"]
-    assert (assoc["clusterName"], assoc["namespace"], assoc["serviceAccount"]) == ("shared-eks", "karpenter", "karpenter")
+    assert (assoc["clusterName"], assoc["namespace"], assoc["serviceAccount"]) == (
+        "shared-eks", "karpenter", "karpenter")
     release = one(res, "kubernetes:helm.sh/v3:Release", "eks-karpenter-release")["inputs"]
     assert release["values"]["serviceAccount"]["annotations"] == {}
     assert one(res, "pulumi:providers:kubernetes", "eks-k8s")["inputs"]["kubeconfig"] == "[secret]"

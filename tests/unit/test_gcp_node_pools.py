@@ -110,7 +110,8 @@ def test_node_pool_security_scaling_spot_and_labels(rich):
 def test_operator_owned_driver_disables_gke_installation_and_secure_boot():
     res = resources(gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1}, gpu_operator={"driver": "operator"}))
     config = node_pool(res, "l4")["inputs"]["nodeConfig"]
-    assert config["guestAccelerators"][0]["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "INSTALLATION_DISABLED"}
+    driver = config["guestAccelerators"][0]["gpuDriverInstallationConfig"]
+    assert driver == {"gpuDriverVersion": "INSTALLATION_DISABLED"}
     assert config["shieldedInstanceConfig"]["enableSecureBoot"] is False
 
 
@@ -129,9 +130,10 @@ def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
             "time_slicing": {"replicas": 4}, "labels": {"team.example.com/owner": "vision"},
             "taints": [{"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]}
     gcp = node_pool(resources(gke_spec(pool)), "l4")["inputs"]["nodeConfig"]
+    network = {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]}
+    karpenter_pool = {**pool, "name": "l4k", "provisioner": "karpenter"}
     aws_spec = {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
-                                                  "network": {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]},
-                                                  "pools": [pool, {**pool, "name": "l4k", "provisioner": "karpenter"}]}]}
+                                                  "network": network, "pools": [pool, karpenter_pool]}]}
     files = render_environment(aws_spec)
     aws = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-l4-ng"][0]["inputs"]
     assert aws["labels"] == gcp["labels"]

@@ -11,8 +11,8 @@ from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
 from mlinfra.catalog import versions
 from mlinfra.k8s import teams as team_ns
-from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.k8s.scheduling import Flavor, cluster_flavors, cluster_teams, queue_name, team_quotas
+from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.spec.scheduling import QuotaSpec, SchedulingSpec, TeamSpec, quantity_text
 
 if TYPE_CHECKING:
@@ -178,7 +178,12 @@ def workload_priority_classes(spec: SchedulingSpec) -> list[dict[str, Any]]:
     """WorkloadPriorityClasses (value and description sit at the top level; there is no spec)."""
     out = []
     for pc in spec.priority_classes:
-        obj: dict[str, Any] = {"apiVersion": API, "kind": "WorkloadPriorityClass", "metadata": {"name": pc.name}, "value": pc.value}
+        obj: dict[str, Any] = {
+            "apiVersion": API,
+            "kind": "WorkloadPriorityClass",
+            "metadata": {"name": pc.name},
+            "value": pc.value,
+        }
         if pc.description:
             obj["description"] = pc.description
         out.append(obj)

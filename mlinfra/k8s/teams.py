@@ -77,7 +77,11 @@ def resource_quota(team: TeamSpec, quotas: list[QuotaSpec], flavors: dict[str, F
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
-        "metadata": {"name": f"{team.name}-ceiling", "namespace": team.namespace_name, "labels": {LABEL_TEAM: team.name}},
+        "metadata": {
+            "name": f"{team.name}-ceiling",
+            "namespace": team.namespace_name,
+            "labels": {LABEL_TEAM: team.name},
+        },
         "spec": {"hard": hard},
     }
 
@@ -88,7 +92,11 @@ def limit_range(team: TeamSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "LimitRange",
-        "metadata": {"name": f"{team.name}-defaults", "namespace": team.namespace_name, "labels": {LABEL_TEAM: team.name}},
+        "metadata": {
+            "name": f"{team.name}-defaults",
+            "namespace": team.namespace_name,
+            "labels": {LABEL_TEAM: team.name},
+        },
         "spec": {
             "limits": [
                 {
@@ -150,7 +158,11 @@ def register_custom(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions
 
     if set(obj) <= {"apiVersion", "kind", "metadata", "spec"}:
         return CustomResource(
-            name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj.get("spec"),
+            name,
+            api_version=obj["apiVersion"],
+            kind=obj["kind"],
+            metadata=obj["metadata"],
+            spec=obj.get("spec"),
             opts=opts,
         )
     return TopLevelCustomResource(name, obj, opts)
@@ -165,7 +177,9 @@ def register_namespaced(parent: pulumi.Resource, name: str, objects: list[dict[s
     for obj in objects:
         ns = obj["metadata"].get("namespace")
         deps = [namespaces[ns]] if ns in namespaces else []
-        res = register_builtin(f"{name}-{object_role(obj)}", obj, pulumi.ResourceOptions(parent=parent, depends_on=deps))
+        res = register_builtin(
+            f"{name}-{object_role(obj)}", obj, pulumi.ResourceOptions(parent=parent, depends_on=deps)
+        )
         if obj["kind"] == "Namespace":
             namespaces[obj["metadata"]["name"]] = res
     return namespaces

@@ -15,11 +15,22 @@ Quantity = int | float | str
 
 _QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$")
 _SUFFIX = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-    "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-    "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50), "Ei": Decimal(2**60),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
 }
 
 
@@ -103,7 +114,8 @@ class FlavorFungibilitySpec(SpecModel):
 
     when_can_borrow: Literal["MayStopSearch", "TryNextFlavor"] = Field(
         default="MayStopSearch",
-        description="Borrow in the current flavor (MayStopSearch) or try the next flavor first. Default: MayStopSearch.",
+        description="Borrow in the current flavor (MayStopSearch) or try the next flavor first. "
+        "Default: MayStopSearch.",
     )
     when_can_preempt: Literal["MayStopSearch", "TryNextFlavor"] = Field(
         default="TryNextFlavor",
@@ -201,13 +213,11 @@ class SchedulingSpec(SpecModel):
     teams: list[TeamSpec] = Field(default_factory=list, description="Default: no teams (the scheduler only).")
     cohorts: list[CohortSpec] = Field(
         default_factory=list,
-        description="Cohorts with a parent or a weight. Cohorts that teams name are created either way. "
-        "Default: none.",
+        description="Cohorts with a parent or a weight. Cohorts that teams name are created either way. Default: none.",
     )
     flavors: list[FlavorSpec] = Field(
         default_factory=list,
-        description="Flavors over groups of pools. Every pool always has its own flavor named after it. "
-        "Default: none.",
+        description="Flavors over groups of pools. Every pool always has its own flavor named after it. Default: none.",
     )
     priority_classes: list[PriorityClassSpec] = Field(
         default_factory=_default_priorities,

@@ -23,9 +23,13 @@ RICH: dict[str, Any] = {
             "cloud": "aws",
             "region": "us-east-1",
             "pools": [
-                {"name": "h100-mig", "gpu": "H100-80GB", "max_nodes": 2,
-                 "mig": {"profiles": {"1g.10gb": 3, "2g.20gb": 2}},
-                 "taints": [{"key": "mlinfra.io/mig", "value": "mixed", "effect": "NoSchedule"}]},
+                {
+                    "name": "h100-mig",
+                    "gpu": "H100-80GB",
+                    "max_nodes": 2,
+                    "mig": {"profiles": {"1g.10gb": 3, "2g.20gb": 2}},
+                    "taints": [{"key": "mlinfra.io/mig", "value": "mixed", "effect": "NoSchedule"}],
+                },
                 {"name": "h100-od", "gpu": "H100-80GB", "max_nodes": 4},
                 {"name": "h100-spot", "gpu": "H100-80GB", "max_nodes": 8, "spot": True},
             ],
@@ -52,28 +56,65 @@ RICH: dict[str, Any] = {
     "scheduling": {
         "fair_sharing": True,
         "plain_pods": True,
-        "flavors": [{"name": "h100-any-od", "cluster": "eks",
-                     "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand"}}],
-        "cohorts": [{"name": "ml", "cluster": "eks", "parent": "org", "fair_sharing_weight": 2},
-                    {"name": "ml", "cluster": "batch", "parent": "org"}],
+        "flavors": [
+            {
+                "name": "h100-any-od",
+                "cluster": "eks",
+                "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand"},
+            }
+        ],
+        "cohorts": [
+            {"name": "ml", "cluster": "eks", "parent": "org", "fair_sharing_weight": 2},
+            {"name": "ml", "cluster": "batch", "parent": "org"},
+        ],
         "teams": [
-            {"name": "research", "cluster": "eks", "cohort": "ml", "fair_sharing_weight": "1.5",
-             "preemption": {"borrow_within_cohort": "LowerPriority", "borrow_max_priority_threshold": 1000},
-             "quotas": [
-                 {"flavor": "h100-mig", "resources": {"nvidia.com/mig-1g.10gb": 4, "nvidia.com/mig-2g.20gb": 2,
-                                                        "cpu": 8, "memory": "64Gi"},
-                  "lending_limit": {"nvidia.com/mig-1g.10gb": 2}},
-                 {"flavor": "h100-spot", "resources": {"nvidia.com/gpu": 4, "cpu": "16", "memory": "128Gi"},
-                  "borrowing_limit": {"nvidia.com/gpu": 4}},
-             ]},
-            {"name": "prod", "cluster": "eks", "cohort": "ml", "pod_security": "baseline",
-             "quotas": [{"flavor": "h100-any-od", "resources": {"nvidia.com/gpu": 4, "cpu": 32, "memory": "500Gi"}}]},
+            {
+                "name": "research",
+                "cluster": "eks",
+                "cohort": "ml",
+                "fair_sharing_weight": "1.5",
+                "preemption": {"borrow_within_cohort": "LowerPriority", "borrow_max_priority_threshold": 1000},
+                "quotas": [
+                    {
+                        "flavor": "h100-mig",
+                        "resources": {
+                            "nvidia.com/mig-1g.10gb": 4,
+                            "nvidia.com/mig-2g.20gb": 2,
+                            "cpu": 8,
+                            "memory": "64Gi",
+                        },
+                        "lending_limit": {"nvidia.com/mig-1g.10gb": 2},
+                    },
+                    {
+                        "flavor": "h100-spot",
+                        "resources": {"nvidia.com/gpu": 4, "cpu": "16", "memory": "128Gi"},
+                        "borrowing_limit": {"nvidia.com/gpu": 4},
+                    },
+                ],
+            },
+            {
+                "name": "prod",
+                "cluster": "eks",
+                "cohort": "ml",
+                "pod_security": "baseline",
+                "quotas": [{"flavor": "h100-any-od", "resources": {"nvidia.com/gpu": 4, "cpu": 32, "memory": "500Gi"}}],
+            },
             {"name": "labs", "cluster": "gke"},
             {"name": "interns", "cluster": "gke", "namespace": "interns-sandbox"},
-            {"name": "vision", "cluster": "batch", "cohort": "ml", "fair_sharing_weight": 3,
-             "quotas": [{"flavor": "l4-batch", "resources": {"nvidia.com/gpu": 2, "cpu": 8, "memory": "32Gi"},
-                         "borrowing_limit": {"nvidia.com/gpu": 2, "cpu": 8, "memory": "32Gi"},
-                         "lending_limit": {"nvidia.com/gpu": 1}}]},
+            {
+                "name": "vision",
+                "cluster": "batch",
+                "cohort": "ml",
+                "fair_sharing_weight": 3,
+                "quotas": [
+                    {
+                        "flavor": "l4-batch",
+                        "resources": {"nvidia.com/gpu": 2, "cpu": 8, "memory": "32Gi"},
+                        "borrowing_limit": {"nvidia.com/gpu": 2, "cpu": 8, "memory": "32Gi"},
+                        "lending_limit": {"nvidia.com/gpu": 1},
+                    }
+                ],
+            },
             {"name": "speech", "cluster": "batch"},
         ],
     },
@@ -81,8 +122,18 @@ RICH: dict[str, Any] = {
 
 
 # What the scheduling add-ons render (the other add-ons have their own contract tests).
-OURS = ("ResourceFlavor", "ClusterQueue", "Cohort", "LocalQueue", "WorkloadPriorityClass", "Queue", "PriorityClass",
-        "Namespace", "ResourceQuota", "LimitRange")
+OURS = (
+    "ResourceFlavor",
+    "ClusterQueue",
+    "Cohort",
+    "LocalQueue",
+    "WorkloadPriorityClass",
+    "Queue",
+    "PriorityClass",
+    "Namespace",
+    "ResourceQuota",
+    "LimitRange",
+)
 TEAM_NAMESPACES = ("research", "prod", "labs", "interns-sandbox", "vision", "speech")
 
 
@@ -190,8 +241,14 @@ def test_controller_config_matches_the_v1beta2_configuration_format(upstream: Pa
     valid = _upstream_frameworks(text)
     assert {"kubeflow.org/pytorchjob", "ray.io/rayjob", "batch/job"} <= valid
     assert set(ours["integrations"]["frameworks"]) <= valid
-    for needed in ("batch/job", "jobset.x-k8s.io/jobset", "kubeflow.org/pytorchjob", "ray.io/rayjob",
-                   "ray.io/raycluster", "pod"):
+    for needed in (
+        "batch/job",
+        "jobset.x-k8s.io/jobset",
+        "kubeflow.org/pytorchjob",
+        "ray.io/rayjob",
+        "ray.io/raycluster",
+        "pod",
+    ):
         assert needed in ours["integrations"]["frameworks"]
     # Fair sharing on: the documented strategies, without the v1beta1 `enable` switch.
     assert ours["fairSharing"] == {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]}
@@ -213,7 +270,9 @@ def test_kueue_release_pins_the_release_image_not_the_charts_staging_one(
     assert config["kind"] == "Configuration"
 
 
-def test_volcano_conf_adds_preempt_and_reclaim_to_the_default(upstream: Path, rendered: tuple[Path, dict[str, str]]) -> None:
+def test_volcano_conf_adds_preempt_and_reclaim_to_the_default(
+    upstream: Path, rendered: tuple[Path, dict[str, str]]
+) -> None:
     default = yaml.safe_load((upstream / "volcano" / "v1.15.1" / "volcano-scheduler.conf.yaml").read_text())
     default_actions = [a.strip() for a in default["actions"].split(",")]
     assert "preempt" not in default_actions and "reclaim" not in default_actions

@@ -278,10 +278,11 @@ class Kueue(pulumi.ComponentResource):
 
 def kueue_addon(ctx: ClusterContext) -> pulumi.ComponentResource:
     """Kueue for a cluster whose scheduler is `kueue`."""
+    from mlinfra.k8s.monitoring import NAMESPACE as MONITORING_NAMESPACE
+
     monitoring = ctx.addons.get("monitoring")
-    monitoring_ns = getattr(monitoring, "namespace", "monitoring") if monitoring is not None else None
-    if monitoring_ns is not None and not isinstance(monitoring_ns, str):
-        monitoring_ns = "monitoring"
+    # The monitoring add-on's namespace is an Output; its fixed name is what the chart's RBAC needs.
+    monitoring_ns = MONITORING_NAMESPACE if monitoring is not None else None
     p = plan(ctx.env, ctx.cluster, ctx.pools, monitoring_ns)
     return Kueue(
         f"{ctx.name}-kueue",

@@ -159,3 +159,13 @@ def test_cluster_outputs_name_each_namespace_queue_and_the_flavors() -> None:
     assert cluster_outputs(env, cluster, resolve_cluster_pools(cluster)) == {
         "scheduler": "kueue", "queues": {"res": "research"}, "flavors": ["l4", "l4-spot"],
     }
+
+
+@pytest.mark.parametrize(("enabled", "prometheus"), [(True, True), (False, None)])
+def test_the_release_exposes_metrics_to_the_monitoring_stack(enabled: bool, prometheus: bool | None) -> None:
+    spec = gke([{"name": "research", "cluster": "gke"}])
+    spec["monitoring"] = {"enabled": enabled}
+    release = yaml.safe_load(render_environment(spec)["helm/gke/kueue.yaml"])
+    assert release["values"].get("enablePrometheus") is prometheus
+    if enabled:
+        assert release["values"]["metrics"] == {"prometheusNamespace": "monitoring"}

@@ -7,6 +7,7 @@ Output (DESIGN.md): `resources.json`, `manifests/<cluster>/<namespace|_cluster>/
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import runpy
@@ -130,15 +131,20 @@ def run_program(
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()
-    if callable(program):
-        _sync_await(runtime_stack.run_pulumi_func(program))
-        return monitor.registrations
+    # The SDKs, pydantic and the catalog leave a few hundred thousand long-lived objects behind at import; a
+    # program allocates fast enough to trigger many full collections, each walking all of them again. Freezing
+    # what exists before the run keeps those collections to the program's own objects (~30% of its CPU time).
+    gc.freeze()
     old_path = list(sys.path)
-    sys.path.insert(0, str(program.parent))
     try:
-        _sync_await(runtime_stack.run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        if callable(program):
+            _sync_await(runtime_stack.run_pulumi_func(program))
+        else:
+            sys.path.insert(0, str(program.parent))
+            _sync_await(runtime_stack.run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     finally:
         sys.path[:] = old_path
+        gc.unfreeze()
     return monitor.registrations
 
 

@@ -2,15 +2,16 @@
 
 For each size the benchmark renders a synthetic environment (`synthetic.py`) with the real Platform program
 under Pulumi's mock runtime, exactly as `mlinfra render` does: load and check the spec, run the program, turn
-the registrations into the render files. Then it replays the very same registrations through a bare program
-under the same mock runtime (the same `RecordingMocks` and `RecordingMonitor`): same types, names,
-parents, explicit providers, dependencies and inputs, precomputed as plain values; components register (empty) outputs as
-the real ones do. That replay is the floor Pulumi's runtime sets for this many resources.
+the registrations into the render files, the summary and the capacity table (writing to disk is left out).
+Then it replays the very same registrations through a bare program under the same mock runtime (the same
+`RecordingMocks` and `RecordingMonitor`): same types, names, parents, explicit providers, dependencies and
+inputs, precomputed as plain values; components register (empty) outputs as the real ones do. That replay is
+the floor Pulumi's runtime sets for this many resources.
 
 Reported per size: resources registered, render wall time (and its parts: spec, program, files), floor wall
-time, ms per resource, render/floor and program/floor, the same ratio in process CPU time (steadier than wall
-time on a shared machine), and peak RSS. Each size runs in its own process after
-one warm-up render (imports, caches), so peak RSS is its own and times are steady-state; times are medians.
+time, ms per resource, render/floor and (spec+program)/floor, the same ratio in process CPU time (steadier
+than wall time on a shared machine), and peak RSS. Each size runs in its own process after one warm-up render
+(imports, caches), so peak RSS is its own and times are steady-state; times are medians.
 
     .venv/bin/python benchmarks/bench_render.py [--sizes small,medium,large] [--repeat 5]
     .venv/bin/python benchmarks/bench_render.py --profile medium   # cProfile of one render, top functions
@@ -68,7 +69,9 @@ def _signature(records: list[Any]) -> list[tuple[str, str, str, str, tuple[str, 
 
 def measure(size: str, repeat: int) -> dict[str, Any]:
     """Render `size` once to warm up, then `repeat` times, each followed by the floor replay; medians."""
+    from mlinfra.offline.diff import capacity_json
     from mlinfra.offline.render import StackConfig, build_render, run_program
+    from mlinfra.offline.summary import summary_markdown
     from mlinfra.spec import load_environment
 
     platform = synthetic_environment(*SIZES[size])
@@ -87,7 +90,10 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         t1 = time.perf_counter()
         records = run_program(program, config)
         t2 = time.perf_counter()
-        build_render(records)
+        # What `mlinfra render` writes besides the registrations' files: the summary and the capacity.
+        files = build_render(records)
+        files["summary.md"] = summary_markdown(holder["env"], records)
+        files["capacity.json"] = capacity_json(holder["env"])
         t3 = time.perf_counter()
         cpu = time.process_time() - c0
         return records, {"spec": t1 - t0, "program": t2 - t1, "files": t3 - t2, "render": t3 - t0, "render_cpu": cpu}
@@ -103,7 +109,7 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
             samples[key].append(value)
         gc.collect()
         cpu, start = time.process_time(), time.perf_counter()
-        replayed = run_program(lambda: floor_program(records), config)
+        replayed = run_program(lambda recs=records: floor_program(recs), config)
         samples["floor"].append(time.perf_counter() - start)
         samples["floor_cpu"].append(time.process_time() - cpu)
         if _signature(replayed) != _signature(records):
@@ -171,7 +177,8 @@ def main() -> int:
     print(f"# bench_render: {time.strftime('%Y-%m-%d')}, {host.python_implementation()} {host.python_version()}, "
           f"{os.cpu_count()} cores, median of {args.repeat} after one warm-up\n")
     print("| size (clusters x pools x teams) | resources | render s | spec s | program s | files s | floor s "
-          "| ms/resource (render / floor) | render/floor | (spec+program)/floor | CPU s render / floor (ratio) | peak RSS MiB |")
+          "| ms/resource (render / floor) | render/floor | (spec+program)/floor | CPU s render / floor (ratio) "
+          "| peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size, r in rows.items():
         c, p, t = SIZES[size]

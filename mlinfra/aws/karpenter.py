@@ -12,6 +12,7 @@ import pulumi
 from mlinfra.aws.node_group import IMAGE_VOLUME_DEVICE, ami_family, pool_arch
 from mlinfra.catalog import versions
 from mlinfra.catalog.versions import ChartPin
+from mlinfra.k8s.helm import pinned_release, release_namespace
 from mlinfra.spec.clusters import KarpenterSpec
 from mlinfra.spec.resolve import GPU_RESOURCE, ResolvedPool
 
@@ -333,17 +334,10 @@ class Karpenter(pulumi.ComponentResource):
         chart = args.chart
         values = helm_values(args.cluster_name, self.controller_role.arn if irsa else None, queue_name,
                              overlays=any(overlay_capacity(p) for p in args.pools))
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="karpenter",
-            chart=chart.chart,
-            repository_opts={"repo": chart.repository},
-            version=chart.version,
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values=values,
-            opts=child,
-        )
+        # The controller needs no host access: baseline is enforced, restricted warned about.
+        namespace = release_namespace(f"{name}-namespace", NAMESPACE, "baseline", self)
+        self.release = pinned_release(f"{name}-release", "karpenter", chart, NAMESPACE, values,
+                                      pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
         after = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for pool in args.pools:
             node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, args.node_role_name,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlinfra.k8s import namespaces
+from mlinfra.k8s.namespaces import MANAGED_BY
 from mlinfra.spec.caches import CacheSpec, MountSpec
 from mlinfra.spec.resolve import LABEL_POOL, ResolvedPool
 
@@ -12,17 +14,11 @@ NAMESPACE = "fluid-system"
 # Alluxio pods in the Fluid namespace run as its `default` service account (the AlluxioRuntime has no
 # service-account field), so the cloud identity is bound to that account.
 RUNTIME_SERVICE_ACCOUNT = "default"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "mlinfra"}
 
 
 def namespace_manifest() -> dict[str, Any]:
     """The Fluid namespace: the only one allowed privileged pods (CSI plugin, FUSE and cache workers)."""
-    labels = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {**labels, **MANAGED_BY}},
-    }
+    return namespaces.namespace_manifest(NAMESPACE, "privileged")
 
 
 def helm_values() -> dict[str, Any]:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 import yaml
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
 from mlinfra.catalog import versions
 from mlinfra.k8s import teams as team_ns
+from mlinfra.k8s.helm import pinned_release, release_namespace
 from mlinfra.k8s.scheduling import Flavor, cluster_flavors, cluster_teams, queue_name, team_quotas
 from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.spec.scheduling import QuotaSpec, SchedulingSpec, TeamSpec, quantity_text
@@ -237,7 +237,6 @@ class KueueArgs:
     values: pulumi.Input[dict[str, Any]]
     custom_objects: list[dict[str, Any]] = field(default_factory=list)
     builtin_objects: list[dict[str, Any]] = field(default_factory=list)
-    namespace: pulumi.Input[str] = NAMESPACE
     chart: versions.ChartPin = versions.KUEUE
 
 
@@ -248,22 +247,16 @@ class Kueue(pulumi.ComponentResource):
     namespace. `queues` maps each team namespace to its LocalQueue name.
     """
 
-    release: Release
+    release: pulumi.Resource
     queues: dict[str, str]
 
     def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:kueue:Kueue", name, None, opts)
-        pin = args.chart
-        self.release = Release(
-            f"{name}-release",
-            name="kueue",
-            chart=pin.chart,
-            version=pin.version,
-            repository_opts=RepositoryOptsArgs(repo=pin.repository),
-            namespace=args.namespace,
-            create_namespace=True,
-            values=args.values,
-            opts=pulumi.ResourceOptions(parent=self),
+        # The controller's pods meet baseline; warn/audit at restricted show what else would be needed.
+        namespace = release_namespace(f"{name}-namespace", NAMESPACE, "baseline", self)
+        self.release = pinned_release(
+            f"{name}-release", "kueue", args.chart, NAMESPACE, args.values,
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         namespaces = register_namespaced(self, name, args.builtin_objects)
         self.queues = {}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from mlinfra.catalog.versions import KUBE_PROMETHEUS_STACK, PROMETHEUS_ADAPTER, ChartPin
+from mlinfra.k8s import namespaces
 from mlinfra.k8s.dashboards import dashboard_configmaps
 from mlinfra.k8s.monitoring_rules import exported_dcgm_metrics, prometheus_rule, rule_groups
 from mlinfra.k8s.prometheus_adapter import adapter_values, gpu_adapter_rules
@@ -46,18 +47,7 @@ def prometheus_service_url(release: str = STACK_RELEASE, namespace: str = NAMESP
 def namespace_manifest(name: str = NAMESPACE) -> dict[str, Any]:
     """The monitoring namespace. Privileged Pod Security: node-exporter reads the host's /proc, /sys and
     network namespace, which no lower level admits."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "pod-security.kubernetes.io/enforce": "privileged",
-                "pod-security.kubernetes.io/warn": "privileged",
-                "app.kubernetes.io/part-of": "mlinfra",
-            },
-        },
-    }
+    return namespaces.namespace_manifest(name, "privileged", {"app.kubernetes.io/part-of": "mlinfra"})
 
 
 def grafana_admin_secret(password: Any, namespace: str = NAMESPACE) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from mlinfra.k8s import namespaces
 from mlinfra.k8s.scheduling import MIB, Flavor
 from mlinfra.spec.scheduling import QuotaSpec, TeamSpec, parse_quantity, quantity_text
 
@@ -19,23 +20,9 @@ LABEL_QUEUED = "mlinfra.io/queued"
 
 def namespace(team: TeamSpec) -> dict[str, Any]:
     """The team's Namespace with Pod Security enforced (restricted unless the team asked for baseline)."""
-    level = team.pod_security
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": team.namespace_name,
-            "labels": {
-                LABEL_TEAM: team.name,
-                LABEL_QUEUED: "true",
-                "pod-security.kubernetes.io/enforce": level,
-                "pod-security.kubernetes.io/enforce-version": "latest",
-                # Warn and audit at restricted so baseline teams see what would break under restricted.
-                "pod-security.kubernetes.io/warn": "restricted",
-                "pod-security.kubernetes.io/audit": "restricted",
-            },
-        },
-    }
+    return namespaces.namespace_manifest(
+        team.namespace_name, team.pod_security, {LABEL_TEAM: team.name, LABEL_QUEUED: "true"}
+    )
 
 
 def _format(resource: str, value: Decimal) -> int | str:

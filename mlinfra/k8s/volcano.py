@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 import yaml
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 
 from mlinfra.catalog import versions
 from mlinfra.k8s import teams as team_ns
+from mlinfra.k8s.helm import pinned_release, release_namespace
 from mlinfra.k8s.scheduling import cluster_flavors, cluster_teams, queue_name, team_quotas
 from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.spec.scheduling import QuotaSpec, SchedulingSpec, TeamSpec, parse_quantity
@@ -172,7 +172,6 @@ class VolcanoArgs:
     values: pulumi.Input[dict[str, Any]]
     queues: list[dict[str, Any]] = field(default_factory=list)
     builtin_objects: list[dict[str, Any]] = field(default_factory=list)
-    namespace: pulumi.Input[str] = NAMESPACE
     chart: versions.ChartPin = versions.VOLCANO
 
 
@@ -182,22 +181,16 @@ class Volcano(pulumi.ComponentResource):
     `queues` maps each queue name to itself, for team stacks that read queue names from outputs.
     """
 
-    release: Release
+    release: pulumi.Resource
     queues: dict[str, str]
 
     def __init__(self, name: str, args: VolcanoArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:volcano:Volcano", name, None, opts)
-        pin = args.chart
-        self.release = Release(
-            f"{name}-release",
-            name="volcano",
-            chart=pin.chart,
-            version=pin.version,
-            repository_opts=RepositoryOptsArgs(repo=pin.repository),
-            namespace=args.namespace,
-            create_namespace=True,
-            values=args.values,
-            opts=pulumi.ResourceOptions(parent=self),
+        # The scheduler, controllers and admission webhook meet baseline.
+        namespace = release_namespace(f"{name}-namespace", NAMESPACE, "baseline", self)
+        self.release = pinned_release(
+            f"{name}-release", "volcano", args.chart, NAMESPACE, args.values,
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         register_namespaced(self, name, args.builtin_objects)
         self.queues = {}

@@ -157,6 +157,13 @@ CASES = [
     ("MLI-PSA-001", "privileged fluid", [k8s(namespace("fluid-system", "privileged"))], None),
     ("MLI-PSA-001", "privileged team namespace", [k8s(namespace("research", "privileged"))],
      "'research' enforces privileged"),
+    ("MLI-PSA-002", "baseline", [k8s(namespace("kueue-system", "baseline"))], None),
+    ("MLI-PSA-002", "no label", [k8s({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})],
+     "'x' sets no pod-security.kubernetes.io/enforce level (got None)"),
+    ("MLI-PSA-002", "not a level", [k8s(namespace("x", "strict"))], "(got 'strict')"),
+    ("MLI-HELM-002", "explicit namespace", [helm("kueue", "0.19.2")], None),
+    ("MLI-HELM-002", "helm creates it", [{**helm("kueue", "0.19.2"), "inputs": {
+        **helm("kueue", "0.19.2")["inputs"], "createNamespace": True}}], "'kueue' creates its namespace"),
     ("MLI-SEC-001", "plain config", [configmap({"config.yaml": "replicas: 2\n", "tokenTTL": "3600"})], None),
     ("MLI-SEC-001", "password entry", [configmap({"DB_PASSWORD": "hunter2"})], "data.DB_PASSWORD"),
     ("MLI-SEC-001", "token in embedded yaml", [configmap({"app.yaml": "auth:\n  token: abc123\n"})],

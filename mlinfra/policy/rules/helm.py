@@ -98,3 +98,17 @@ def grafana_password_secret(record: Record) -> Iterator[str]:
     password = grafana.get("adminPassword")
     if password not in (None, "") and password not in MASKED:
         yield "grafana.adminPassword is a literal; pass a Pulumi secret or set grafana.admin.existingSecret"
+
+
+@rule(
+    "MLI-HELM-002",
+    "high",
+    "Helm releases install into namespaces created with Pod Security labels",
+    "`createNamespace` makes a bare namespace that enforces no Pod Security level; create it explicitly.",
+    "CIS EKS 4.2 / CIS GKE 4.2.1 (Pod Security Standards enforced on every namespace)",
+    types=(HELM_RELEASE,),
+)
+def no_helm_created_namespace(record: Record) -> Iterator[str]:
+    """`createNamespace` is off: the release's namespace is a Namespace resource with its labels."""
+    if dig(record, "inputs", "createNamespace") is True:
+        yield f"chart {_chart(record)!r} creates its namespace; create a Namespace with Pod Security labels instead"

@@ -201,6 +201,22 @@ def privileged_namespaces(record: Record) -> Iterator[str]:
 
 
 @rule(
+    "MLI-PSA-002",
+    "high",
+    "Every namespace enforces a Pod Security level",
+    "A namespace without an enforce label admits any pod the cluster default allows, often privileged ones.",
+    "CIS EKS 4.2 / CIS GKE 4.2.1 (Pod Security Standards enforced on every namespace with user workloads)",
+    kinds=("Namespace",),
+)
+def namespace_enforces_pod_security(record: Record) -> Iterator[str]:
+    """`pod-security.kubernetes.io/enforce` is set to a Pod Security Standard level."""
+    meta = dig(_inputs(record), "metadata") or {}
+    level = (meta.get("labels") or {}).get(PSA_ENFORCE)
+    if level not in ("privileged", "baseline", "restricted"):
+        yield f"namespace {meta.get('name')!r} sets no {PSA_ENFORCE} level (got {level!r})"
+
+
+@rule(
     "MLI-SEC-001",
     "critical",
     "No secret values in ConfigMaps",

@@ -158,7 +158,8 @@ class EksCluster(pulumi.ComponentResource):
             )
             security_groups: pulumi.Input[list[str]] = self.cluster.vpc_config.apply(
                 lambda v: [v.cluster_security_group_id])
-            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids, child)
+            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids,
+                                        security_groups, child)
             node_deps: list[pulumi.Resource] = [self.cluster, system]
         else:
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
@@ -205,7 +206,7 @@ class EksCluster(pulumi.ComponentResource):
 
 def _system_node_group(
     name: str, args: EksClusterArgs, cluster_name: pulumi.Input[str], role_arn: pulumi.Input[str],
-    subnet_ids: pulumi.Input[list[str]], opts: pulumi.ResourceOptions,
+    subnet_ids: pulumi.Input[list[str]], security_group_ids: pulumi.Input[list[str]], opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """A small on-demand node group for CoreDNS, Karpenter and the add-ons, which GPU taints keep off GPU nodes."""
     from pulumi_aws import ec2, eks
@@ -218,6 +219,9 @@ def _system_node_group(
         block_device_mappings=[{"device_name": "/dev/xvda",
                                 "ebs": {"volume_size": 50, "volume_type": "gp3", "encrypted": "true",
                                         "delete_on_termination": "true"}}],
+        # Same as the GPU pools: nodes sit in private subnets and never get a public address.
+        network_interfaces=[{"device_index": 0, "associate_public_ip_address": "false",
+                             "security_groups": security_group_ids}],
         opts=opts,
     )
     return eks.NodeGroup(

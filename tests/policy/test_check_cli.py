@@ -12,7 +12,8 @@ from mlinfra.policy.waivers import parse_annotation, parse_waivers
 
 BAD_LT = {"type": "aws:ec2/launchTemplate:LaunchTemplate", "name": "pool-lt", "parent": None, "provider": None,
           "inputs": {"metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 1},
-                     "blockDeviceMappings": [{"ebs": {"encrypted": "true"}}]}}
+                     "blockDeviceMappings": [{"ebs": {"encrypted": "true"}}],
+                     "networkInterfaces": [{"associatePublicIpAddress": "false", "deviceIndex": 0}]}}
 PRIV_NS = {"type": "kubernetes:core/v1:Namespace", "name": "team-ns", "parent": None, "provider": "eks-k8s",
            "inputs": {"apiVersion": "v1", "kind": "Namespace",
                       "metadata": {"name": "team", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}}

@@ -62,7 +62,11 @@ CASES = [
      "no blockDeviceMappings"),
     ("MLI-EKS-004", "private", [record(LT, LAUNCH_TEMPLATE)], None),
     ("MLI-EKS-004", "public ip", [record(LT, merge(LAUNCH_TEMPLATE, networkInterfaces=[
-        {"associatePublicIpAddress": "true"}]))], "associatePublicIpAddress must not be true"),
+        {"associatePublicIpAddress": "true"}]))], "associatePublicIpAddress must be false (got 'true')"),
+    ("MLI-EKS-004", "left to the subnet", [record(LT, merge(LAUNCH_TEMPLATE, networkInterfaces=DELETE))],
+     "networkInterfaces is not set, so the subnet decides"),
+    ("MLI-EKS-004", "interface without the flag", [record(LT, merge(LAUNCH_TEMPLATE, networkInterfaces=[
+        {"deviceIndex": 0}]))], "associatePublicIpAddress must be false (got None)"),
     ("MLI-EKS-010", "private endpoint", [record(EKS, EKS_CLUSTER)], None),
     ("MLI-EKS-010", "allow-listed", [record(EKS, merge(EKS_CLUSTER, vpcConfig__endpointPublicAccess=True,
                                                        vpcConfig__publicAccessCidrs=["203.0.113.0/24"]))], None),

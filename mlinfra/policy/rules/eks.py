@@ -70,10 +70,17 @@ def volumes_encrypted(record: Record) -> Iterator[str]:
     types=(LAUNCH_TEMPLATE,),
 )
 def no_public_ip(record: Record) -> Iterator[str]:
-    """No network interface may set `associatePublicIpAddress`."""
-    for i, nic in enumerate(as_list(dig(record, "inputs", "networkInterfaces"))):
-        if truthy(dig(nic, "associatePublicIpAddress")):
-            yield f"networkInterfaces[{i}].associatePublicIpAddress must not be true"
+    """The template pins `associatePublicIpAddress` to false on its network interface.
+
+    Leaving it out hands the decision to the subnet's map-public-IP setting, which the template cannot see.
+    """
+    nics = as_list(dig(record, "inputs", "networkInterfaces"))
+    if not nics:
+        yield "networkInterfaces is not set, so the subnet decides; set associatePublicIpAddress to false"
+    for i, nic in enumerate(nics):
+        value = dig(nic, "associatePublicIpAddress")
+        if value is None or truthy(value):
+            yield f"networkInterfaces[{i}].associatePublicIpAddress must be false (got {value!r})"
 
 
 @rule(

@@ -34,7 +34,9 @@ def karpenter_pools(pools: list[ResolvedPool]) -> list[ResolvedPool]:
     return [p for p in pools if p.spec.provisioner == "karpenter"]
 
 
-def ami_selector(pool: ResolvedPool, driver: str, kubernetes_version: str) -> tuple[list[dict[str, str]], str | None]:
+def ami_selector(
+    pool: ResolvedPool, driver: str, kubernetes_version: str, ami_version: str = "latest"
+) -> tuple[list[dict[str, str]], str | None]:
     """`amiSelectorTerms` and `amiFamily` of a pool's EC2NodeClass.
 
     The `al2023` and `bottlerocket` aliases pick the NVIDIA image variant for GPU instance types by
@@ -44,10 +46,11 @@ def ami_selector(pool: ResolvedPool, driver: str, kubernetes_version: str) -> tu
     family = ami_family(pool)
     if family == "al2023" and driver == "operator":
         arch = "arm64" if pool_arch(pool) == "arm64" else "x86_64"
-        param = (f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/"
-                 "recommended/image_id")
+        release = ("recommended" if ami_version == "latest"
+                   else f"amazon-eks-node-al2023-{arch}-standard-{kubernetes_version}-{ami_version}")
+        param = f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/{release}/image_id"
         return [{"ssmParameter": param}], "AL2023"
-    return [{"alias": f"{family}@latest"}], None
+    return [{"alias": f"{family}@{ami_version}"}], None
 
 
 def requirements(pool: ResolvedPool) -> list[dict[str, Any]]:
@@ -112,9 +115,10 @@ def ec2_node_class_manifest(
     role: pulumi.Input[str],
     subnet_ids: pulumi.Input[list[str]],
     security_group_ids: pulumi.Input[list[str]],
+    ami_version: str = "latest",
 ) -> dict[str, Any]:
     """The `karpenter.k8s.aws/v1` EC2NodeClass of a pool: hardened like the managed node groups."""
-    terms, family = ami_selector(pool, driver, kubernetes_version)
+    terms, family = ami_selector(pool, driver, kubernetes_version, ami_version)
     devices: list[dict[str, Any]] = []
     if ami_family(pool) == "bottlerocket":
         devices.append({"deviceName": "/dev/xvda", "ebs": _ebs(4)})
@@ -341,7 +345,7 @@ class Karpenter(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for pool in args.pools:
             node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, args.node_role_name,
-                                                 args.subnet_ids, args.security_group_ids)
+                                                 args.subnet_ids, args.security_group_ids, args.settings.ami_version)
             for role, obj in (("nodeclass", node_class), ("nodepool", node_pool_manifest(pool, args.settings)),
                               ("overlay", node_overlay_manifest(pool))):
                 if obj is None:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlinfra.problems import Problem, SpecError, path_join
+from mlinfra.spec.base import NAME_PATTERN
 from mlinfra.spec.caches import CacheSpec
 from mlinfra.spec.clusters import ClusterSpec, ExistingCluster
 from mlinfra.spec.environment import EnvironmentSpec
@@ -29,7 +30,7 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
             message = "unknown field; check the spelling against the documented fields"
         elif e["type"] == "missing":
             message = "required field is missing"
-        elif e["type"] == "string_pattern_mismatch":
+        elif e["type"] == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == NAME_PATTERN:
             message = "must be a lowercase RFC 1123 name (a-z, 0-9, '-'; start and end alphanumeric)"
         problems.append(Problem(path_join(*loc) or "<root>", e.get("input"), message))
     return problems

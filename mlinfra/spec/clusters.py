@@ -61,6 +61,13 @@ class KarpenterSpec(SpecModel):
     expire_after: str = Field(
         default="720h", description="Nodes are replaced after this age (`Never` keeps them). Default: 720h."
     )
+    ami_version: str = Field(
+        default="latest",
+        pattern=r"^(latest|v\d{8})$",
+        description="EKS-optimized AMI release the node classes select (`v20251120`). Pin it where node images "
+        "must change only through a reviewed diff; with `latest`, Karpenter rolls nodes onto each new AWS "
+        "release (patched, but outside the preview). Default: latest.",
+    )
 
 
 class ClusterSpec(SpecModel):

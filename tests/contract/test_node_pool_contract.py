@@ -20,6 +20,7 @@ NETWORK = {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]}
 SPECS: dict[str, dict[str, Any]] = {
     "eks-created": {"environment": "c", "clusters": [{
         "name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK,
+        "karpenter": {"ami_version": "v20251120"},
         "pools": [
             {"name": "h100-managed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
              "mig": {"profiles": {"1g.10gb": 7}}},
@@ -160,3 +161,11 @@ def test_cloud_resources_carry_the_security_defaults(renders):
     pools = [r["inputs"]["nodeConfig"] for r in gke if r["type"] == "gcp:container/nodePool:NodePool"]
     assert pools and all(p["shieldedInstanceConfig"]["enableSecureBoot"] for p in pools)
     assert all(p["workloadMetadataConfig"] == {"mode": "GKE_METADATA"} for p in pools)
+
+
+def test_a_pinned_ami_release_reaches_every_node_class(renders):
+    _, files = renders["eks-created"]
+    classes = [o for o in _karpenter_objects(files) if o["kind"] == "EC2NodeClass"]
+    assert classes
+    assert {t["alias"] for o in classes for t in o["spec"]["amiSelectorTerms"]} == {
+        "al2023@v20251120", "bottlerocket@v20251120"}

@@ -56,20 +56,25 @@ def test_ami_type_follows_architecture_family_and_driver_owner(pool, driver, exp
 
 
 KARPENTER_AMIS = [
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "cloud", [{"alias": "al2023@latest"}], None),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1, "ami_family": "bottlerocket"}, "cloud",
+    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "cloud", "latest", [{"alias": "al2023@latest"}], None),
+    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "cloud", "v20251120", [{"alias": "al2023@v20251120"}],
+     None),
+    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1, "ami_family": "bottlerocket"}, "cloud", "latest",
      [{"alias": "bottlerocket@latest"}], None),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "operator",
+    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "operator", "latest",
      [{"ssmParameter": "/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/image_id"}],
      "AL2023"),
+    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "operator", "v20251120",
+     [{"ssmParameter": "/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/"
+                       "amazon-eks-node-al2023-x86_64-standard-1.33-v20251120/image_id"}], "AL2023"),
 ]
 
 
-@pytest.mark.parametrize(("pool", "driver", "terms", "family"), KARPENTER_AMIS, ids=["al2023", "bottlerocket",
-                                                                                     "operator-driver"])
-def test_karpenter_ami_selection(pool, driver, terms, family):
+@pytest.mark.parametrize(("pool", "driver", "version", "terms", "family"), KARPENTER_AMIS,
+                         ids=["al2023", "al2023-pinned", "bottlerocket", "operator-driver", "operator-driver-pinned"])
+def test_karpenter_ami_selection(pool, driver, version, terms, family):
     p = resolved(pool, gpu_operator={"driver": driver})
-    assert karpenter.ami_selector(p, driver, "1.33") == (terms, family)
+    assert karpenter.ami_selector(p, driver, "1.33", version) == (terms, family)
 
 
 def test_launch_template_requires_imdsv2_hop_limit_1_encrypted_gp3_and_no_public_ip():

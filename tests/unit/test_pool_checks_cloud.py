@@ -107,6 +107,8 @@ INVALID = [
      "clusters[0].project", "GKE clusters need `project`"),
     ("bad Karpenter duration", eks(H100, karpenter={"consolidate_after": "10 minutes"}),
      "clusters[0].karpenter.consolidate_after", "not a Karpenter duration"),
+    ("AMI version not a release", eks(H100, karpenter={"ami_version": "2025-11-20"}),
+     "clusters[0].karpenter.ami_version", "String should match pattern '^(latest|v\\d{8})$'"),
     ("unknown AMI family", eks(pool(H100, ami_family="ubuntu")), "clusters[0].pools[0].ami_family",
      "Input should be 'al2023' or 'bottlerocket'"),
 ]

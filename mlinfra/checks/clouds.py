@@ -1,4 +1,9 @@
-"""Checks of what each cloud accepts: EKS network and endpoint, Karpenter settings, GKE MIG and sharing."""
+"""Checks of what each cloud accepts: EKS network and endpoint, Karpenter settings, GKE MIG and sharing.
+
+On GKE the pool checks depend on who runs the GPU stack: GKE itself with `gpu_operator.driver: cloud`
+(partition sizes from GKE's table, no renaming, no time-slicing of partitions), or the GPU operator with
+`driver: operator`, which accepts what it accepts on EKS.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from mlinfra.problems import Problem, path_join
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
-from mlinfra.spec.resolve import resolve_pool
+from mlinfra.spec.resolve import ResolvedPool, resolve_pool
 
 # Karpenter's duration format (NodePool CRD: consolidateAfter and expireAfter).
 DURATION_RE = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
@@ -73,13 +78,8 @@ def check_cloud_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterato
             yield Problem(path_join(base, "secure_boot"), pool.secure_boot,
                           "secure boot refuses the unsigned driver the GPU operator compiles "
                           "(cluster gpu_operator.driver is `operator`); remove secure_boot or set driver `cloud`")
-        for key, sharing in (("time_slicing", pool.time_slicing), ("mps", pool.mps)):
-            if sharing is not None and sharing.rename_by_default:
-                yield Problem(path_join(base, key, "rename_by_default"), True,
-                              "GKE's device plugin cannot rename shared GPUs; they are always advertised as "
-                              "nvidia.com/gpu on GKE")
-        if pool.mig is not None and resolved.accelerator_type is not None:
-            yield from _check_gke_partitions(resolved.accelerator_type, pool, path_join(base, "mig", "profiles"))
+        if driver == "cloud":
+            yield from _check_gke_native_pool(resolved, base)
     else:
         if pool.secure_boot is not None:
             yield Problem(path_join(base, "secure_boot"), pool.secure_boot,
@@ -101,23 +101,50 @@ def check_cloud_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterato
                       "with the same GPU", severity="warning")
 
 
+def _check_gke_native_pool(resolved: ResolvedPool, base: str) -> Iterator[Problem]:
+    """What GKE's own GPU stack (gpu_operator.driver `cloud`) can express for a pool.
+
+    GKE's device plugin takes one partition size per node pool and one sharing config, advertises everything
+    as nvidia.com/gpu and cannot rename it. The GPU operator's device plugin and MIG manager can do more, so
+    each problem names `driver: operator` as the way out.
+    """
+    pool = resolved.spec
+    for key, sharing in (("time_slicing", pool.time_slicing), ("mps", pool.mps)):
+        if sharing is not None and sharing.rename_by_default:
+            yield Problem(path_join(base, key, "rename_by_default"), True,
+                          "GKE's device plugin cannot rename shared GPUs; they are always advertised as "
+                          "nvidia.com/gpu on GKE (gpu_operator.driver `cloud`). Remove rename_by_default, or set "
+                          "gpu_operator.driver: operator so the operator's device plugin advertises "
+                          "nvidia.com/gpu.shared")
+    if pool.mig is not None and pool.time_slicing is not None:
+        yield Problem(path_join(base, "time_slicing"), {"replicas": pool.time_slicing.replicas},
+                      "time-slicing MIG devices needs the operator's device plugin; a GKE node pool with "
+                      "gpu_partition_size takes no gpu_sharing_config here (gpu_operator.driver `cloud`), "
+                      "whatever time_slicing_on_mig says. Remove time_slicing, or set gpu_operator.driver: "
+                      "operator")
+    if pool.mig is not None and resolved.accelerator_type is not None:
+        yield from _check_gke_partitions(resolved.accelerator_type, pool, path_join(base, "mig", "profiles"))
+
+
 def _check_gke_partitions(accelerator: str, pool: PoolSpec, path: str) -> Iterator[Problem]:
     assert pool.mig is not None
     sizes = catalog.GCP_ACCELERATOR_TYPES[accelerator].gke_partition_sizes
     if len(pool.mig.profiles) != 1:
         yield Problem(path, pool.mig.profiles,
                       "a GKE node pool takes exactly one MIG partition size (gpu_partition_size); split the "
-                      "layout into one pool per profile")
+                      "layout into one pool per profile, or set gpu_operator.driver: operator so the "
+                      "operator's MIG manager applies the mixed layout")
         return
     ((profile, count),) = pool.mig.profiles.items()
     if profile not in sizes:
         offered = ", ".join(sizes) if sizes else "none (no MIG on GKE)"
         yield Problem(path_join(path, profile), profile,
-                      f"GKE does not offer partition size {profile} on {accelerator}; offered: {offered}")
+                      f"GKE does not offer partition size {profile} on {accelerator}; offered: {offered} "
+                      "(or set gpu_operator.driver: operator to partition with the operator's MIG manager)")
     elif count != sizes[profile]:
         yield Problem(path_join(path, profile), count,
                       f"GKE fills each {accelerator} GPU with {sizes[profile]} x {profile}; set the count to "
-                      f"{sizes[profile]}")
+                      f"{sizes[profile]} (or set gpu_operator.driver: operator for a partial layout)")
 
 
 def check(env: EnvironmentSpec) -> Iterator[Problem]:

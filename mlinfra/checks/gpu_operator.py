@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from mlinfra.problems import Problem, path_join
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
-from mlinfra.spec.resolve import cluster_mig_strategy, resolve_cluster_pools
+from mlinfra.spec.resolve import cluster_mig_strategy, gke_native, resolve_cluster_pools
 
 # Node images that carry the NVIDIA driver themselves; the operator must not install a second one.
 DRIVER_OWNING_IMAGES = {"bottlerocket": "Bottlerocket NVIDIA variants ship the driver and container toolkit"}
@@ -17,11 +17,12 @@ def check_mig_strategy(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
     """A pinned MIG strategy matches what the pools need; the single strategy takes one profile per GPU."""
     op = cluster.gpu_operator
     multi = [(j, p) for j, p in enumerate(cluster.pools) if p.mig is not None and len(p.mig.profiles) > 1]
-    if cluster.cloud == "gcp":
+    if gke_native(cluster):
         # One partition size per GKE pool is checked with the pools (checks/clouds.py).
         if op.mig_strategy == "mixed":
             yield Problem(path_join(base, "gpu_operator", "mig_strategy"), op.mig_strategy,
-                          "GKE always uses the single MIG strategy; use `auto` or `single`")
+                          "GKE's device plugin always uses the single MIG strategy (gpu_operator.driver `cloud`); "
+                          "use `auto` or `single`, or set gpu_operator.driver: operator for the mixed strategy")
         return
     if op.mig_strategy == "single":
         for j, pool in multi:
@@ -51,7 +52,9 @@ def check_sharing_on_mig(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
         if pool.mps is not None:
             yield Problem(path_join(path, "mps"), {"replicas": pool.mps.replicas},
                           "MPS cannot share MIG devices; remove `mps`, or remove `mig` to share whole GPUs with MPS")
-        if pool.time_slicing is not None and not cluster.gpu_operator.time_slicing_on_mig:
+        # On GKE-native clusters GKE cannot time-slice its partitions at all (checks/clouds.py says so).
+        if pool.time_slicing is not None and not cluster.gpu_operator.time_slicing_on_mig \
+                and not gke_native(cluster):
             yield Problem(
                 path_join(path, "time_slicing"), {"replicas": pool.time_slicing.replicas},
                 "time-slicing on a MIG pool shares each MIG device between pods; if that is meant, set "
@@ -60,9 +63,15 @@ def check_sharing_on_mig(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
 
 
 def check_driver_ownership(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
-    """`driver: operator` only where the node image does not bring its own driver."""
+    """`driver: operator` only with the operator installed, and where the node image brings no driver."""
     if cluster.gpu_operator.driver != "operator":
         return
+    if not cluster.gpu_operator.enabled and cluster.pools:
+        where = ("GKE installs no driver and runs no device plugin on these pools"
+                 if cluster.cloud == "gcp" else "the pools' plain node images carry no driver")
+        yield Problem(path_join(base, "gpu_operator", "enabled"), False,
+                      f"gpu_operator.driver is `operator` but the operator is disabled: {where}, so the GPUs "
+                      "would never be usable. Enable the operator, or set driver: cloud")
     for j, pool in enumerate(cluster.pools):
         image = getattr(pool, "ami_family", None)
         if cluster.cloud == "aws" and image in DRIVER_OWNING_IMAGES:
@@ -77,9 +86,9 @@ def check_layouts(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
     """Every MIG layout a pool's nodes select exists once, with one meaning per GPU model.
 
     Two pools on the same GPU that select the same layout name must ask for the same profiles, since
-    mig-manager keeps a single layout per name and GPU.
+    mig-manager keeps a single layout per name and GPU. GKE-native clusters have no layouts (GKE partitions).
     """
-    if cluster.cloud != "aws":
+    if gke_native(cluster):
         return
     seen: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
     for j, pool in enumerate(resolve_cluster_pools(cluster)):

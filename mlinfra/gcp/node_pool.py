@@ -10,6 +10,10 @@ import pulumi
 from mlinfra.spec.resolve import ResolvedPool
 
 _EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+# GKE skips its own NVIDIA device plugin on nodes with this label (NVIDIA GPU Operator with Google GKE).
+NO_GKE_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
+# The operator's driver container needs Ubuntu: Container-Optimized OS takes only GKE's or Google's installer.
+OPERATOR_DRIVER_IMAGE = "UBUNTU_CONTAINERD"
 
 
 @dataclass
@@ -35,30 +39,66 @@ def secure_boot(pool: ResolvedPool, driver: str) -> bool:
     return driver != "operator"
 
 
+def autoscaling(pool: ResolvedPool) -> dict[str, Any]:
+    """Autoscaler bounds for the whole pool, across all of its zones.
+
+    GKE's `min/max_node_count` are per zone and would multiply the pool on a regional cluster; the `total_*`
+    bounds mean what `min_nodes`/`max_nodes` say, which is the capacity the summary and Kueue quotas count.
+    Spot pools take capacity in any zone that has it (`ANY`); the others stay spread over zones (`BALANCED`).
+    """
+    spec = pool.spec
+    return {
+        "total_min_node_count": spec.min_nodes,
+        "total_max_node_count": spec.max_nodes,
+        "location_policy": "ANY" if spec.spot else "BALANCED",
+    }
+
+
+def accelerator(pool: ResolvedPool, driver: str) -> dict[str, Any]:
+    """The node pool's `guest_accelerators` entry.
+
+    With `driver: cloud` GKE owns the GPU stack: its driver, its device plugin, MIG through
+    `gpu_partition_size` and sharing through `gpu_sharing_config`. With `driver: operator` GKE installs
+    nothing and partitions nothing: the operator's MIG manager and device plugin do, as on EKS.
+    """
+    spec = pool.spec
+    out: dict[str, Any] = {
+        "type": pool.accelerator_type,
+        "count": pool.gpus_per_node,
+        "gpu_driver_installation_config": {"gpu_driver_version": driver_version(driver)},
+    }
+    if driver == "operator":
+        return out
+    if spec.mig is not None:
+        (profile,) = spec.mig.profiles
+        out["gpu_partition_size"] = profile
+    sharing = spec.time_slicing or spec.mps
+    if sharing is not None:
+        out["gpu_sharing_config"] = {
+            "gpu_sharing_strategy": "TIME_SHARING" if spec.time_slicing else "MPS",
+            "max_shared_clients_per_gpu": sharing.replicas,
+        }
+    return out
+
+
+def node_labels(pool: ResolvedPool, driver: str) -> dict[str, str]:
+    """The pool's contract labels, plus the label that keeps GKE's device plugin off when the operator's runs."""
+    labels = dict(pool.labels)
+    if driver == "operator":
+        labels[NO_GKE_DEVICE_PLUGIN] = "true"
+    return dict(sorted(labels.items()))
+
+
 def node_pool_args(
     pool: ResolvedPool, cluster: pulumi.Input[str], location: str, project: str | None, driver: str = "cloud"
 ) -> GkeGpuNodePoolArgs:
     """The node pool a resolved pool compiles to on GKE."""
     spec = pool.spec
-    accelerator: dict[str, Any] = {
-        "type": pool.accelerator_type,
-        "count": pool.gpus_per_node,
-        "gpu_driver_installation_config": {"gpu_driver_version": driver_version(driver)},
-    }
-    if spec.mig is not None:
-        (profile,) = spec.mig.profiles
-        accelerator["gpu_partition_size"] = profile
-    sharing = spec.time_slicing or spec.mps
-    if sharing is not None:
-        accelerator["gpu_sharing_config"] = {
-            "gpu_sharing_strategy": "TIME_SHARING" if spec.time_slicing else "MPS",
-            "max_shared_clients_per_gpu": sharing.replicas,
-        }
-    node_config = {
+    node_config: dict[str, Any] = {
         "machine_type": pool.machine_type,
         "spot": spec.spot,
-        "guest_accelerators": [accelerator],
-        "labels": dict(sorted(pool.labels.items())),
+        "guest_accelerators": [accelerator(pool, driver)],
+        "labels": node_labels(pool, driver),
         "taints": [{"key": t["key"], "value": t["value"], "effect": _EFFECTS[t["effect"]]} for t in pool.taints],
         "disk_size_gb": spec.disk_size_gib,
         "disk_type": "pd-balanced",
@@ -73,14 +113,16 @@ def node_pool_args(
         "metadata": {"disable-legacy-endpoints": "true"},
         "resource_labels": {"mlinfra-pool": pool.name},
     }
+    if driver == "operator":
+        node_config["image_type"] = OPERATOR_DRIVER_IMAGE
     return GkeGpuNodePoolArgs(
         cluster=cluster,
         location=location,
         project=project,
         node_pool={
+            # Per zone at creation; the autoscaler then holds the pool within its total bounds.
             "initial_node_count": spec.min_nodes,
-            # Per-zone bounds (GKE's min/max_node_count); see docs/node-pools.md for regional clusters.
-            "autoscaling": {"min_node_count": spec.min_nodes, "max_node_count": spec.max_nodes},
+            "autoscaling": autoscaling(pool),
             "management": {"auto_repair": True, "auto_upgrade": True},
             "node_config": node_config,
         },

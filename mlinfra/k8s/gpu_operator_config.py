@@ -9,7 +9,7 @@ import yaml
 
 from mlinfra.catalog.dcgm import CSV_KEY, counters_csv
 from mlinfra.spec.clusters import ClusterSpec
-from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, MigStrategy, ResolvedPool
+from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, MigStrategy, ResolvedPool, gke_native
 
 NAMESPACE = "gpu-operator"
 RELEASE = "gpu-operator"
@@ -23,6 +23,8 @@ MIG_DISABLED = "all-disabled"
 DEVICE_PLUGIN_DEFAULT = "default"
 # Where GKE's driver installer puts the driver on COS nodes; the operator's toolkit and validator look there.
 GKE_DRIVER_DIR = "/home/kubernetes/bin/nvidia"
+# NVIDIA's workaround for GKE 1.33+, whose containerd config the toolkit otherwise rewrites wrongly.
+GKE_TOOLKIT_ENV = [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]
 CONTROL_PLANE_TOLERATION = {
     "key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule",
 }
@@ -48,11 +50,22 @@ def _config_map(name: str, data: dict[str, str]) -> dict[str, Any]:
 
 
 def manages_mig(cluster: ClusterSpec, pools: Iterable[ResolvedPool]) -> bool:
-    """Whether mig-manager runs: on EKS when any pool's GPU has MIG (it also keeps MIG off on non-MIG pools).
+    """Whether mig-manager runs: when any pool's GPU has MIG (it also keeps MIG off on non-MIG pools).
 
-    GKE partitions GPUs itself (the node pool's `gpu_partition_size`), so mig-manager stays off there.
+    On GKE-native clusters GKE partitions GPUs itself (the node pool's `gpu_partition_size`), so mig-manager
+    stays off there; with `driver: operator` GKE partitions nothing and mig-manager does it, as on EKS.
     """
-    return cluster.cloud == "aws" and any(p.gpu.mig_capable for p in pools)
+    return not gke_native(cluster) and any(p.gpu.mig_capable for p in pools)
+
+
+def runs_device_plugin(cluster: ClusterSpec) -> bool:
+    """Whether the operator runs its device plugin: everywhere except GKE-native clusters.
+
+    GKE's own device plugin advertises `nvidia.com/gpu` unless a node carries
+    `gke-no-default-nvidia-gpu-device-plugin=true`, which only operator-driver pools do; two plugins on
+    one node would both advertise the GPUs.
+    """
+    return not gke_native(cluster)
 
 
 def mig_parted_config(pools: Iterable[ResolvedPool]) -> dict[str, Any]:
@@ -128,7 +141,7 @@ def config_maps(cluster: ClusterSpec, pools: list[ResolvedPool], strategy: MigSt
     if manages_mig(cluster, pools):
         doc = yaml.safe_dump(mig_parted_config(pools), sort_keys=False)
         maps.append(_config_map(MIG_CONFIG_MAP, {MIG_CONFIG_KEY: doc}))
-    if any(p.device_plugin_config for p in pools):
+    if runs_device_plugin(cluster) and any(p.device_plugin_config for p in pools):
         configs = device_plugin_configs(pools, strategy)
         maps.append(_config_map(DEVICE_PLUGIN_CONFIG_MAP,
                                 {k: yaml.safe_dump(v, sort_keys=False) for k, v in configs.items()}))
@@ -154,15 +167,19 @@ def driver_values(cluster: ClusterSpec) -> dict[str, Any]:
     - `driver: operator`: the operator installs driver and container toolkit (plain node images).
     - EKS with `driver: cloud`: the EKS NVIDIA AMIs and Bottlerocket NVIDIA carry driver and toolkit.
     - GKE with `driver: cloud`: GKE installs the driver under /home/kubernetes/bin/nvidia; the operator's
-      toolkit installs beside it and uses CDI, as GKE's GPU-operator guidance asks.
+      toolkit installs beside it and uses CDI, as NVIDIA's GKE guidance asks for a Google-installed driver
+      (`cdi.default` is deprecated in this chart: `cdi.enabled` already makes CDI the default).
+    - On GKE the toolkit reads containerd's config from its file (`RUNTIME_CONFIG_SOURCE=file`), NVIDIA's
+      workaround for GKE 1.33 and later.
     """
+    gke_toolkit_env = {"env": [dict(e) for e in GKE_TOOLKIT_ENV]} if cluster.cloud == "gcp" else {}
     if cluster.gpu_operator.driver == "operator":
-        return {"driver": {"enabled": True}, "toolkit": {"enabled": True}}
+        return {"driver": {"enabled": True}, "toolkit": {"enabled": True, **gke_toolkit_env}}
     if cluster.cloud == "aws":
         return {"driver": {"enabled": False}, "toolkit": {"enabled": False}}
     return {
         "driver": {"enabled": False},
-        "toolkit": {"enabled": True, "installDir": GKE_DRIVER_DIR},
+        "toolkit": {"enabled": True, "installDir": GKE_DRIVER_DIR, **gke_toolkit_env},
         "hostPaths": {"driverInstallDir": GKE_DRIVER_DIR},
         "cdi": {"enabled": True},
     }
@@ -186,7 +203,10 @@ def helm_values(cluster: ClusterSpec, pools: list[ResolvedPool], strategy: MigSt
     values["migManager"] = {"enabled": mig}
     if mig:
         values["migManager"]["config"] = {"name": MIG_CONFIG_MAP, "default": MIG_DISABLED, "create": False}
-    if any(p.device_plugin_config for p in pools):
+    if not runs_device_plugin(cluster):
+        # GKE's device plugin advertises the GPUs; GFD, DCGM and the validator still run.
+        values["devicePlugin"] = {"enabled": False}
+    elif any(p.device_plugin_config for p in pools):
         values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIG_MAP, "default": DEVICE_PLUGIN_DEFAULT,
                                              "create": False}}
     values["dcgmExporter"] = {"enabled": spec.dcgm_exporter}

@@ -27,6 +27,17 @@ SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
 MigStrategy = Literal["none", "single", "mixed"]
 
 
+def gke_native(cluster: ClusterSpec) -> bool:
+    """Whether GKE runs the GPU stack of this cluster's nodes: a GKE cluster whose driver the cloud installs.
+
+    GKE then installs the driver and runs its own device plugin, partitions MIG GPUs with the node pool's
+    `gpu_partition_size` and shares GPUs with its `gpu_sharing_config`; the GPU operator must not run a second
+    device plugin or the MIG manager there. With `gpu_operator.driver: operator` a GKE cluster is managed like
+    an EKS one: the operator's device plugin and MIG manager, selected by the `nvidia.com/*` node labels.
+    """
+    return cluster.cloud == "gcp" and cluster.gpu_operator.driver == "cloud"
+
+
 def mig_layout_name(gpu: GpuModel, pool: PoolSpec) -> str | None:
     """The mig-parted layout name a pool's nodes select with `nvidia.com/mig.config`.
 
@@ -56,12 +67,14 @@ def device_plugin_config_name(pool: PoolSpec) -> str | None:
 def cluster_mig_strategy(cluster: ClusterSpec) -> MigStrategy:
     """`none` without MIG pools; `single` when every MIG pool uses one profile per GPU; `mixed` otherwise.
 
-    GKE partitions GPUs itself with one partition size per pool, which is always the single strategy.
+    GKE-native clusters (`gke_native`) partition GPUs with one partition size per pool and advertise every
+    partition as `nvidia.com/gpu`: always the single strategy. A GKE cluster whose operator owns the driver
+    follows its pools like an EKS cluster.
     """
     mig_pools = [p for p in cluster.pools if p.mig is not None]
     if not mig_pools:
         return "none"
-    if cluster.cloud == "gcp" or all(len(p.mig.profiles) == 1 for p in mig_pools if p.mig):
+    if gke_native(cluster) or all(len(p.mig.profiles) == 1 for p in mig_pools if p.mig):
         return "single"
     return "mixed"
 
@@ -81,6 +94,8 @@ class ResolvedPool:
     vcpu_per_node: int = 0
     memory_mib_per_node: int = 0
     mig_strategy: MigStrategy = "none"
+    # GKE installs the driver, runs the device plugin, partitions and shares the GPUs (see `gke_native`).
+    gke_native: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[dict[str, str], ...] = ()
 
@@ -96,17 +111,31 @@ class ResolvedPool:
 
     @property
     def mig_layout(self) -> str | None:
-        """The mig-parted layout name, when the pool uses MIG."""
+        """The MIG layout name, when the pool uses MIG.
+
+        The operator's MIG manager applies it through `nvidia.com/mig.config`; on GKE-native pools it only names
+        the layout GKE's partition size gives (always `all-<profile>`), and no node label selects it.
+        """
         return mig_layout_name(self.gpu, self.spec)
 
     @property
     def device_plugin_config(self) -> str | None:
-        """The device-plugin sharing config name, when the pool shares GPUs."""
-        return device_plugin_config_name(self.spec)
+        """The operator's device-plugin sharing config name, when the pool shares GPUs through it."""
+        return None if self.gke_native else device_plugin_config_name(self.spec)
 
     def resources_per_node(self) -> dict[str, int]:
-        """Extended resources one node advertises, as the device plugin names them."""
+        """Extended resources one node advertises, as the device plugin names them.
+
+        On GKE-native pools GKE's device plugin advertises `nvidia.com/gpu` only: one per partition with MIG,
+        `max_shared_clients_per_gpu` per GPU with time-sharing or MPS, never renamed (the checks refuse
+        `rename_by_default` there). Elsewhere the operator's device plugin names them after the cluster's MIG
+        strategy and the pool's sharing config.
+        """
         spec, gpus = self.spec, self.gpus_per_node
+        if self.gke_native:
+            per_gpu = sum(spec.mig.profiles.values()) if spec.mig is not None else 1
+            sharing = spec.time_slicing or spec.mps
+            return {GPU_RESOURCE: gpus * per_gpu * (sharing.replicas if sharing is not None else 1)}
         if spec.mig is None:
             devices = {GPU_RESOURCE: gpus}
         elif self.mig_strategy == "mixed":
@@ -184,13 +213,17 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
         LABEL_GPU_MODEL: gpu.name,
         LABEL_CAPACITY_TYPE: "spot" if pool.spot else "on-demand",
     }
-    layout = mig_layout_name(gpu, pool)
-    if layout and cluster.cloud == "aws":
-        # On GKE the node pool's gpu_partition_size partitions the GPUs, not mig-manager.
-        labels[LABEL_MIG_CONFIG] = layout
-    dp_config = device_plugin_config_name(pool)
-    if dp_config:
-        labels[LABEL_DEVICE_PLUGIN_CONFIG] = dp_config
+    native = gke_native(cluster)
+    if not native:
+        # The operator's MIG manager and device plugin read these; on GKE-native pools the node pool's
+        # gpu_partition_size and gpu_sharing_config do the same, and GKE labels the nodes itself
+        # (cloud.google.com/gke-gpu-partition-size, cloud.google.com/gke-gpu-sharing-strategy).
+        layout = mig_layout_name(gpu, pool)
+        if layout:
+            labels[LABEL_MIG_CONFIG] = layout
+        dp_config = device_plugin_config_name(pool)
+        if dp_config:
+            labels[LABEL_DEVICE_PLUGIN_CONFIG] = dp_config
     labels.update(pool.labels)
     taints = (dict(GPU_TAINT), *({"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints))
     return ResolvedPool(
@@ -199,6 +232,7 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
         spec=pool,
         gpu=gpu,
         mig_strategy=strategy,
+        gke_native=native,
         labels=labels,
         taints=taints,
         **base,  # type: ignore[arg-type]

@@ -30,6 +30,9 @@ GCP_POOLS = [
     {"name": "l4-gke-ts", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"replicas": 4}},
     {"name": "l4-gke-mps", "gpu": "L4-24GB", "max_nodes": 2, "mps": {"replicas": 4}},
 ]
+# Only the operator's MIG manager can apply a mixed layout on GKE.
+GCP_MIXED = {"name": "h100-gke-mix", "gpu": "H100-80GB", "max_nodes": 1,
+             "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 2}}}
 
 ENVS = {
     "eks": {"environment": "c", "monitoring": {"enabled": True}, "clusters": [
@@ -41,18 +44,20 @@ ENVS = {
     "gke": {"environment": "c", "monitoring": {"enabled": True}, "clusters": [
         {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": GCP_POOLS}]},
     "gke-operator-driver": {"environment": "c", "clusters": [
-        {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": GCP_POOLS[1:],
+        {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": [*GCP_POOLS, GCP_MIXED],
          "gpu_operator": {"driver": "operator", "dcgm_exporter": False}}]},
 }
+# Environments where GKE's device plugin advertises the GPUs and GKE partitions them.
+GKE_NATIVE = {"gke"}
 
 
 @pytest.fixture(scope="module", params=sorted(ENVS))
-def rendered(request, tmp_path_factory) -> tuple[str, dict[str, str], Path]:
+def rendered(request, tmp_path_factory) -> tuple[str, dict[str, str], Path, str]:
     files = render_environment(ENVS[request.param])
     out = tmp_path_factory.mktemp(request.param) / "render"
     # Only this add-on's files: the other add-ons have contract tests of their own.
     write_tree(out, {k: v for k, v in files.items() if "gpu-operator" in k})
-    return ENVS[request.param]["clusters"][0]["name"], files, out
+    return ENVS[request.param]["clusters"][0]["name"], files, out, request.param
 
 
 def _configmap(files: dict[str, str], cluster: str, name: str) -> dict[str, Any] | None:
@@ -61,7 +66,7 @@ def _configmap(files: dict[str, str], cluster: str, name: str) -> dict[str, Any]
 
 
 def test_every_object_and_the_values_validate_against_upstream(rendered, upstream: Path) -> None:
-    _, _, out = rendered
+    _, _, out, _ = rendered
     report = validate_dir(out, crds_dir=upstream)
     assert report.problems == [], report.format()
     # dcgmExporter.config is documented only in a comment of the chart's values.yaml; nothing else may be unchecked.
@@ -70,7 +75,7 @@ def test_every_object_and_the_values_validate_against_upstream(rendered, upstrea
 
 def test_values_key_paths_exist_in_the_chart(rendered, upstream: Path) -> None:
     """Walk every key path of the rendered values through the chart's values.yaml; types must match too."""
-    cluster, files, _ = rendered
+    cluster, files, _, _ = rendered
     chart = yaml.safe_load((upstream / "gpu-operator/v26.7.0/values.yaml").read_text())
     chart_text = (upstream / "gpu-operator/v26.7.0/values.yaml").read_text()
     values = yaml.safe_load(files[f"helm/{cluster}/gpu-operator.yaml"])["values"]
@@ -107,9 +112,9 @@ def _mig_facts(upstream: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_mig_layouts_are_valid_for_the_gpu_they_target(rendered, upstream: Path) -> None:
-    cluster, files, _ = rendered
+    cluster, files, _, env = rendered
     data = _configmap(files, cluster, "mlinfra-mig-parted-config")
-    if cluster == "gke":
+    if env in GKE_NATIVE:
         assert data is None  # GKE partitions GPUs itself
         return
     config = yaml.safe_load(data["config.yaml"])
@@ -143,7 +148,7 @@ def test_mig_layouts_are_valid_for_the_gpu_they_target(rendered, upstream: Path)
 
 
 def test_pool_labels_select_layouts_and_configs_that_exist(rendered) -> None:
-    cluster, files, _ = rendered
+    cluster, files, _, env = rendered
     resources = json.loads(files["resources.json"])
     labels: list[dict[str, str]] = []
     for r in resources:
@@ -158,15 +163,27 @@ def test_pool_labels_select_layouts_and_configs_that_exist(rendered) -> None:
     selected_mig = {lab["nvidia.com/mig.config"] for lab in labels if isinstance(lab, dict) and "nvidia.com/mig.config" in lab}
     selected_dp = {lab["nvidia.com/device-plugin.config"] for lab in labels
                    if isinstance(lab, dict) and "nvidia.com/device-plugin.config" in lab}
+    values = yaml.safe_load(files[f"helm/{cluster}/gpu-operator.yaml"])["values"]
+    if env in GKE_NATIVE:
+        # One device plugin per node: GKE's. Nothing selects operator configs, and none are rendered.
+        assert values["devicePlugin"] == {"enabled": False} and values["migManager"] == {"enabled": False}
+        assert not selected_dp and not selected_mig and not dp and not mig
+        assert all("gke-no-default-nvidia-gpu-device-plugin" not in lab for lab in labels if isinstance(lab, dict))
+        return
     assert selected_dp, "the sharing pools' nodes carry nvidia.com/device-plugin.config"
     assert selected_dp <= set(dp)
     assert selected_mig <= layouts
-    if cluster == "eks":
-        assert selected_mig, "EKS MIG pools' nodes carry nvidia.com/mig.config"
+    assert selected_mig, "MIG pools' nodes carry nvidia.com/mig.config where the operator partitions"
+    assert values["devicePlugin"]["config"]["name"] == "mlinfra-device-plugin-config"
+    if cluster == "gke":
+        # The operator's plugin is the only one: GKE's stays off on every GPU node pool.
+        pools = [r for r in resources if r["type"] == "gcp:container/nodePool:NodePool"]
+        assert pools and all(r["inputs"]["nodeConfig"]["labels"]["gke-no-default-nvidia-gpu-device-plugin"] == "true"
+                             for r in pools)
 
 
 def test_device_plugin_configs_follow_the_v0_20_0_format(rendered, upstream: Path) -> None:
-    cluster, files, _ = rendered
+    cluster, files, _, env = rendered
     examples = [d for d in yaml.safe_load_all(
         (upstream / "k8s-device-plugin/v0.20.0/device-plugin-config-examples.yaml").read_text()) if d]
     allowed_top = set().union(*(d.keys() for d in examples))
@@ -177,6 +194,9 @@ def test_device_plugin_configs_follow_the_v0_20_0_format(rendered, upstream: Pat
         for mode, body in d.get("sharing", {}).items():
             assert set(body) <= allowed[mode]  # the examples stay within what we allow ourselves
     data = _configmap(files, cluster, "mlinfra-device-plugin-config")
+    if env in GKE_NATIVE:
+        assert data is None  # GKE's device plugin shares the GPUs (the node pool's gpu_sharing_config)
+        return
     assert data is not None
     for name, text in data.items():
         config = yaml.safe_load(text)

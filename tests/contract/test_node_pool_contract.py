@@ -58,6 +58,16 @@ SPECS: dict[str, dict[str, Any]] = {
         "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
         "existing": {"name": "shared", "kubeconfig_secret": "gke-kc"},
         "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 2}]}]},
+    # The operator owns driver, device plugin and MIG: layouts GKE could not partition, renamed sharing.
+    "gke-operator": {"environment": "c", "clusters": [{
+        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "gpu_operator": {"driver": "operator"},
+        "pools": [
+            {"name": "h100-mixed", "machine_type": "a3-highgpu-8g", "max_nodes": 2,
+             "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 2}}},
+            {"name": "l4-ts", "gpu": "L4-24GB", "max_nodes": 3, "spot": True,
+             "time_slicing": {"replicas": 4, "rename_by_default": True}},
+        ]}]},
 }
 SECRETS = {"mlinfra:eks-kc": "apiVersion: v1", "mlinfra:gke-kc": "apiVersion: v1"}
 
@@ -92,6 +102,7 @@ EXPECTED_KINDS = {
     "eks-existing": {"NodePool": 1, "EC2NodeClass": 1},
     "gke-created": {},
     "gke-existing": {},
+    "gke-operator": {},
 }
 
 
@@ -169,3 +180,25 @@ def test_a_pinned_ami_release_reaches_every_node_class(renders):
     assert classes
     assert {t["alias"] for o in classes for t in o["spec"]["amiSelectorTerms"]} == {
         "al2023@v20251120", "bottlerocket@v20251120"}
+
+
+def test_gke_node_pools_leave_the_gpus_to_exactly_one_device_plugin(renders):
+    def pools(name: str) -> dict[str, dict[str, Any]]:
+        res = json.loads(renders[name][1]["resources.json"])
+        return {r["name"]: r["inputs"]["nodeConfig"] for r in res if r["type"] == "gcp:container/nodePool:NodePool"}
+
+    for config in pools("gke-created").values():
+        # GKE's plugin: GKE installs the driver, partitions and shares; no operator labels.
+        assert "gke-no-default-nvidia-gpu-device-plugin" not in config["labels"]
+        assert not {"nvidia.com/mig.config", "nvidia.com/device-plugin.config"} & set(config["labels"])
+        assert config["guestAccelerators"][0]["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "DEFAULT"}
+    operator = pools("gke-operator")
+    for config in operator.values():
+        (accelerator,) = config["guestAccelerators"]
+        assert config["labels"]["gke-no-default-nvidia-gpu-device-plugin"] == "true"
+        assert accelerator["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "INSTALLATION_DISABLED"}
+        assert "gpuPartitionSize" not in accelerator and "gpuSharingConfig" not in accelerator
+        assert config["imageType"] == "UBUNTU_CONTAINERD"
+        assert config["shieldedInstanceConfig"]["enableSecureBoot"] is False
+    assert operator["gke-h100-mixed-pool"]["labels"]["nvidia.com/mig.config"] == "mlinfra-h100-mixed"
+    assert operator["gke-l4-ts-pool"]["labels"]["nvidia.com/device-plugin.config"] == "time-slicing-4-renamed"

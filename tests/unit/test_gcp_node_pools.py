@@ -73,19 +73,45 @@ def test_nodes_run_as_a_dedicated_least_privilege_service_account(rich):
         assert "compute@developer" not in config["serviceAccount"]
 
 
+@pytest.fixture(scope="module")
+def rich_operator() -> list[dict[str, Any]]:
+    spec = json.loads(json.dumps(RICH))
+    spec["clusters"][0]["gpu_operator"] = {"driver": "operator"}
+    return resources(spec)
+
+
+BASE_LABELS = {"mlinfra.io/capacity-type": "on-demand", "mlinfra.io/gpu-model": "H100-80GB"}
+TS_LABELS = {"mlinfra.io/capacity-type": "spot", "mlinfra.io/gpu-model": "L4-24GB", "mlinfra.io/pool": "l4-ts"}
+NO_GKE_PLUGIN = {"gke-no-default-nvidia-gpu-device-plugin": "true"}
+
+# (driver, pool, accelerator fields beyond type/count/driver, node labels)
 POOLS = [
-    # (pool, accelerator fields beyond type/count/driver)
-    ("h100-mig", {"gpuPartitionSize": "1g.10gb"}),
-    ("l4-ts", {"gpuSharingConfig": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}}),
-    ("l4-mps", {"gpuSharingConfig": {"gpuSharingStrategy": "MPS", "maxSharedClientsPerGpu": 8}}),
+    # GKE-native: GKE partitions and shares, its device plugin advertises; no operator labels.
+    ("cloud", "h100-mig", {"gpuPartitionSize": "1g.10gb"}, {**BASE_LABELS, "mlinfra.io/pool": "h100-mig"}),
+    ("cloud", "l4-ts", {"gpuSharingConfig": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}},
+     TS_LABELS),
+    ("cloud", "l4-mps", {"gpuSharingConfig": {"gpuSharingStrategy": "MPS", "maxSharedClientsPerGpu": 8}},
+     {"mlinfra.io/capacity-type": "on-demand", "mlinfra.io/gpu-model": "L4-24GB", "mlinfra.io/pool": "l4-mps"}),
+    # GKE + operator: GKE's plugin off, nothing partitioned or shared by GKE; the operator reads the labels.
+    ("operator", "h100-mig", {}, {**BASE_LABELS, "mlinfra.io/pool": "h100-mig",
+                                  "nvidia.com/mig.config": "all-1g.10gb", **NO_GKE_PLUGIN}),
+    ("operator", "l4-ts", {}, {**TS_LABELS, "nvidia.com/device-plugin.config": "time-slicing-4", **NO_GKE_PLUGIN}),
+    ("operator", "l4-mps", {}, {"mlinfra.io/capacity-type": "on-demand", "mlinfra.io/gpu-model": "L4-24GB",
+                                "mlinfra.io/pool": "l4-mps", "nvidia.com/device-plugin.config": "mps-8",
+                                **NO_GKE_PLUGIN}),
 ]
 
 
-@pytest.mark.parametrize(("pool", "extra"), POOLS, ids=[p for p, _ in POOLS])
-def test_accelerators_mig_and_sharing(rich, pool, extra):
-    (accelerator,) = node_pool(rich, pool)["inputs"]["nodeConfig"]["guestAccelerators"]
-    assert accelerator["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "DEFAULT"}
+@pytest.mark.parametrize(("driver", "pool", "extra", "labels"), POOLS, ids=[f"{d}-{p}" for d, p, _, _ in POOLS])
+def test_who_partitions_shares_and_advertises_follows_the_driver(rich, rich_operator, driver, pool, extra, labels):
+    config = node_pool(rich if driver == "cloud" else rich_operator, pool)["inputs"]["nodeConfig"]
+    (accelerator,) = config["guestAccelerators"]
+    version = "DEFAULT" if driver == "cloud" else "INSTALLATION_DISABLED"
+    assert accelerator["gpuDriverInstallationConfig"] == {"gpuDriverVersion": version}
     assert {k: v for k, v in accelerator.items() if k not in ("type", "count", "gpuDriverInstallationConfig")} == extra
+    assert config["labels"] == labels
+    # The operator's driver container runs on Ubuntu only; GKE's own stack keeps GKE's default image (COS).
+    assert config.get("imageType") == (None if driver == "cloud" else "UBUNTU_CONTAINERD")
 
 
 def test_node_pool_security_scaling_spot_and_labels(rich):
@@ -96,15 +122,24 @@ def test_node_pool_security_scaling_spot_and_labels(rich):
     assert config["spot"] is True
     assert config["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
     assert config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
-    assert config["labels"] == {"mlinfra.io/capacity-type": "spot", "mlinfra.io/gpu-model": "L4-24GB",
-                                "mlinfra.io/pool": "l4-ts", "nvidia.com/device-plugin.config": "time-slicing-4"}
-    assert i["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 4}
     assert i["management"] == {"autoRepair": True, "autoUpgrade": True}
     mps = node_pool(rich, "l4-mps")["inputs"]["nodeConfig"]
     assert mps["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
                              {"key": "team", "value": "nlp", "effect": "NO_EXECUTE"}]
-    # GKE partitions MIG itself: no mig-manager label on GKE.
-    assert "nvidia.com/mig.config" not in node_pool(rich, "h100-mig")["inputs"]["nodeConfig"]["labels"]
+
+
+AUTOSCALING = [
+    # Total bounds across the region's zones, so max_nodes is the pool's capacity; spot goes where capacity is.
+    ("l4-ts", {"totalMinNodeCount": 0, "totalMaxNodeCount": 4, "locationPolicy": "ANY"}),
+    ("l4-mps", {"totalMinNodeCount": 1, "totalMaxNodeCount": 3, "locationPolicy": "BALANCED"}),
+]
+
+
+@pytest.mark.parametrize(("pool", "expected"), AUTOSCALING, ids=[p for p, _ in AUTOSCALING])
+def test_autoscaling_bounds_are_pool_totals(rich, pool, expected):
+    inputs = node_pool(rich, pool)["inputs"]
+    assert inputs["autoscaling"] == expected
+    assert "minNodeCount" not in inputs["autoscaling"] and "maxNodeCount" not in inputs["autoscaling"]
 
 
 def test_operator_owned_driver_disables_gke_installation_and_secure_boot():
@@ -113,6 +148,7 @@ def test_operator_owned_driver_disables_gke_installation_and_secure_boot():
     driver = config["guestAccelerators"][0]["gpuDriverInstallationConfig"]
     assert driver == {"gpuDriverVersion": "INSTALLATION_DISABLED"}
     assert config["shieldedInstanceConfig"]["enableSecureBoot"] is False
+    assert config["labels"]["gke-no-default-nvidia-gpu-device-plugin"] == "true"
 
 
 def test_existing_cluster_gets_pools_but_no_control_plane():
@@ -129,17 +165,21 @@ def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
     pool = {"name": "l4", "gpu": "L4-24GB", "gpus_per_node": 1, "max_nodes": 2, "spot": True,
             "time_slicing": {"replicas": 4}, "labels": {"team.example.com/owner": "vision"},
             "taints": [{"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]}
-    gcp = node_pool(resources(gke_spec(pool)), "l4")["inputs"]["nodeConfig"]
+    native = node_pool(resources(gke_spec(pool)), "l4")["inputs"]["nodeConfig"]
+    operator = node_pool(resources(gke_spec(pool, gpu_operator={"driver": "operator"})), "l4")["inputs"]["nodeConfig"]
     network = {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]}
     karpenter_pool = {**pool, "name": "l4k", "provisioner": "karpenter"}
     aws_spec = {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
                                                   "network": network, "pools": [pool, karpenter_pool]}]}
     files = render_environment(aws_spec)
     aws = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-l4-ng"][0]["inputs"]
-    assert aws["labels"] == gcp["labels"]
-    assert aws["taints"] == gcp["taints"]
+    # GKE with the operator's device plugin: the EKS labels, plus the one that switches GKE's plugin off.
+    assert {**aws["labels"], "gke-no-default-nvidia-gpu-device-plugin": "true"} == operator["labels"]
+    # GKE-native: GKE shares the GPU and labels the node itself; the mlinfra.io and pool labels stay the same.
+    assert {k: v for k, v in aws["labels"].items() if k != "nvidia.com/device-plugin.config"} == native["labels"]
+    assert aws["taints"] == native["taints"] == operator["taints"]
     nodepool = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-karpenter-l4k-nodepool"][0]
     template = nodepool["inputs"]["spec"]["template"]
-    assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == gcp["labels"]
+    assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == aws["labels"]
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
                                           {"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]

@@ -63,10 +63,13 @@ def values_for(raw: dict[str, Any], monitoring: bool = True) -> dict[str, Any]:
         (aws_env, "cloud", {"driver": {"enabled": False}, "toolkit": {"enabled": False}}),
         (aws_env, "operator", {"driver": {"enabled": True}, "toolkit": {"enabled": True}}),
         (gcp_env, "cloud", {"driver": {"enabled": False},
-                            "toolkit": {"enabled": True, "installDir": "/home/kubernetes/bin/nvidia"},
+                            "toolkit": {"enabled": True, "installDir": "/home/kubernetes/bin/nvidia",
+                                        "env": [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]},
                             "hostPaths": {"driverInstallDir": "/home/kubernetes/bin/nvidia"},
                             "cdi": {"enabled": True}}),
-        (gcp_env, "operator", {"driver": {"enabled": True}, "toolkit": {"enabled": True}}),
+        (gcp_env, "operator", {"driver": {"enabled": True},
+                               "toolkit": {"enabled": True,
+                                           "env": [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]}}),
     ],
 )
 def test_driver_and_toolkit_follow_who_owns_the_driver(env, driver, expected) -> None:
@@ -206,6 +209,11 @@ VALID = [
     pytest.param(aws_env([{**L40S_MPS, "ami_family": "bottlerocket"}]), id="bottlerocket-cloud-driver"),
     pytest.param(aws_env([{**L4_TS, "ami_family": "al2023"}], driver="operator"), id="al2023-operator-driver"),
     pytest.param(gcp_env([L4_TS], driver="operator"), id="gke-operator-driver"),
+    pytest.param(gcp_env([H100_ALL_1G, H100_MIXED], driver="operator", mig_strategy="mixed"),
+                 id="gke-operator-mixed-pinned"),
+    pytest.param(gcp_env([{**H100_ALL_1G, "time_slicing": {"replicas": 2}}], driver="operator",
+                         time_slicing_on_mig=True), id="gke-operator-time-slicing-on-mig"),
+    pytest.param(gcp_env([L4_TS], enabled=False), id="gke-native-without-operator"),
 ]
 
 INVALID = [
@@ -215,7 +223,17 @@ INVALID = [
                  "clusters[0].gpu_operator.mig_strategy", "resolve to the `single` strategy", id="mixed-pinned-on-single"),
     pytest.param(gcp_env([{"name": "h", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}}],
                          mig_strategy="mixed"),
-                 "clusters[0].gpu_operator.mig_strategy", "GKE always uses the single", id="gke-mixed-pinned"),
+                 "clusters[0].gpu_operator.mig_strategy", "GKE's device plugin always uses the single",
+                 id="gke-mixed-pinned"),
+    pytest.param(gcp_env([L4_TS], driver="operator", enabled=False),
+                 "clusters[0].gpu_operator.enabled", "GKE installs no driver and runs no device plugin",
+                 id="gke-operator-driver-without-operator"),
+    pytest.param(aws_env([L4_TS], driver="operator", enabled=False),
+                 "clusters[0].gpu_operator.enabled", "plain node images carry no driver",
+                 id="eks-operator-driver-without-operator"),
+    pytest.param(gcp_env([H100_ALL_1G, H100_MIXED], driver="operator", mig_strategy="single"),
+                 "clusters[0].pools[1].mig.profiles", "pinned to `single`",
+                 id="gke-operator-mixed-layout-under-single"),
     pytest.param(aws_env([{**H100_ALL_1G, "mps": {"replicas": 2}}]),
                  "clusters[0].pools[0].mps", "MPS cannot share MIG devices", id="mps-on-mig"),
     pytest.param(aws_env([{**H100_ALL_1G, "time_slicing": {"replicas": 2}}]),
@@ -260,36 +278,61 @@ def _data(files: dict[str, str], cluster: str, name: str) -> dict[str, str]:
     return yaml.safe_load(files[f"manifests/{cluster}/gpu-operator/ConfigMap-{name}.yaml"])["data"]
 
 
-def test_gke_render_with_mig_time_slicing_and_mps_pools() -> None:
-    pools = [
-        {"name": "h100-mig", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}},
-        L4_TS,
-        {"name": "l4-mps", "gpu": "L4-24GB", "max_nodes": 1, "mps": {"replicas": 4}},
-    ]
-    raw = gcp_env(pools)
+GKE_POOLS = [
+    {"name": "h100-mig", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}},
+    L4_TS,
+    {"name": "l4-mps", "gpu": "L4-24GB", "max_nodes": 1, "mps": {"replicas": 4}},
+]
+DP_CONFIG = {"name": "mlinfra-device-plugin-config", "default": "default", "create": False}
+MIG_CONFIG = {"name": "mlinfra-mig-parted-config", "default": "all-disabled", "create": False}
+
+# (driver, devicePlugin values, migManager values, ConfigMaps of the add-on)
+GKE_MODES = [
+    # GKE's device plugin advertises, GKE partitions: the operator keeps GFD, DCGM and the toolkit only.
+    ("cloud", {"enabled": False}, {"enabled": False}, ["mlinfra-dcgm-metrics"]),
+    # The operator's device plugin and MIG manager, fed by mlinfra's configs, exactly as on EKS.
+    ("operator", {"config": DP_CONFIG}, {"enabled": True, "config": MIG_CONFIG},
+     ["mlinfra-dcgm-metrics", "mlinfra-device-plugin-config", "mlinfra-mig-parted-config"]),
+]
+
+
+@pytest.mark.parametrize(("driver", "device_plugin", "mig_manager", "maps"), GKE_MODES, ids=[m[0] for m in GKE_MODES])
+def test_gke_render_runs_one_device_plugin_per_node(driver, device_plugin, mig_manager, maps) -> None:
+    raw = gcp_env(GKE_POOLS, driver=driver)
     raw["monitoring"] = {"enabled": True}
     files = render_environment(raw)
     release = _release(files, "gke")
     assert (release["chart"], release["version"], release["namespace"]) == ("gpu-operator", "v26.7.0", "gpu-operator")
     assert release["repository"] == "https://helm.ngc.nvidia.com/nvidia"
     values = release["values"]
+    assert values["devicePlugin"] == device_plugin
+    assert values["migManager"] == mig_manager
     assert values["mig"] == {"strategy": "single"}
-    assert values["migManager"] == {"enabled": False}
-    assert values["driver"] == {"enabled": False}
+    assert values["driver"] == {"enabled": driver == "operator"}
     assert values["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
-    assert "manifests/gke/gpu-operator/ConfigMap-mlinfra-mig-parted-config.yaml" not in files
-    data = _data(files, "gke", "mlinfra-device-plugin-config")
-    assert sorted(data) == ["default", "mps-4", "time-slicing-4"]
-    assert yaml.safe_load(data["mps-4"])["sharing"]["mps"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    assert "gfd" not in values and "nfd" not in values  # chart defaults: GFD and NFD stay on in both modes
+    assert sorted(p for p in files if p.startswith("manifests/gke/gpu-operator/")) == [
+        f"manifests/gke/gpu-operator/ConfigMap-{m}.yaml" for m in maps]
     assert CSV_KEY in _data(files, "gke", "mlinfra-dcgm-metrics")
     privileged = [p for p, text in files.items() if p.endswith(".yaml") and "/Namespace-" in p
                   and "pod-security.kubernetes.io/enforce: privileged" in text]
     # The monitoring namespace is the monitoring add-on's business; no namespace of this add-on but its own.
     assert "manifests/gke/_cluster/Namespace-gpu-operator.yaml" in privileged
-    assert sorted(p for p in files if p.startswith("manifests/gke/gpu-operator/")) == [
-        "manifests/gke/gpu-operator/ConfigMap-mlinfra-dcgm-metrics.yaml",
-        "manifests/gke/gpu-operator/ConfigMap-mlinfra-device-plugin-config.yaml",
-    ]
+    if driver == "operator":
+        data = _data(files, "gke", "mlinfra-device-plugin-config")
+        assert sorted(data) == ["default", "mps-4", "time-slicing-4"]
+        assert yaml.safe_load(data["mps-4"])["sharing"]["mps"]["resources"] == [
+            {"name": "nvidia.com/gpu", "replicas": 4}]
+        layouts = yaml.safe_load(_data(files, "gke", "mlinfra-mig-parted-config")["config.yaml"])["mig-configs"]
+        assert set(layouts) == {"all-disabled", "all-1g.10gb"}
+
+
+def test_gke_operator_driver_follows_the_pools_to_the_mixed_strategy() -> None:
+    values = values_for(gcp_env([H100_ALL_1G, H100_MIXED], driver="operator"))
+    assert values["mig"] == {"strategy": "mixed"}
+    assert values["migManager"]["enabled"] is True
+    # GKE-native clusters never leave the single strategy: GKE advertises each partition as nvidia.com/gpu.
+    assert values_for(gcp_env([H100_ALL_1G]))["mig"] == {"strategy": "single"}
 
 
 def test_eks_render_with_mig_time_slicing_and_mps_pools() -> None:

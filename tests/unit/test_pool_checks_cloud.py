@@ -44,6 +44,21 @@ VALID = [
     ("GKE MIG with GKE's partition count", gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}))),
     ("GKE MPS", gke(pool(L4, mps={"replicas": 8}))),
     ("GKE operator driver, secure boot defaulted off", gke(L4, gpu_operator={"driver": "operator"})),
+    # With the operator's MIG manager and device plugin, GKE pools accept what EKS pools accept.
+    ("GKE operator: mixed MIG layout", gke(pool(A3, mig={"profiles": {"3g.40gb": 1, "2g.20gb": 2}}),
+                                           gpu_operator={"driver": "operator"})),
+    ("GKE operator: partial MIG layout", gke(pool(A3, mig={"profiles": {"1g.10gb": 3}}),
+                                             gpu_operator={"driver": "operator"})),
+    ("GKE operator: 4g profile GKE does not partition", gke(pool(A3, mig={"profiles": {"4g.40gb": 1}}),
+                                                           gpu_operator={"driver": "operator"})),
+    ("GKE operator: renamed time-slicing", gke(pool(L4, time_slicing={"replicas": 4, "rename_by_default": True}),
+                                               gpu_operator={"driver": "operator"})),
+    ("GKE operator: time-slicing on MIG, opted in",
+     gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}, time_slicing={"replicas": 2}),
+         gpu_operator={"driver": "operator", "time_slicing_on_mig": True})),
+    ("GKE native: time-sharing", gke(pool(L4, time_slicing={"replicas": 4}))),
+    ("GKE native: no operator at all", gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}),
+                                           gpu_operator={"enabled": False})),
     ("existing EKS cluster", {"environment": "t", "clusters": [
         {"name": "eks", "cloud": "aws", "region": "us-east-1", "pools": [pool(H100, provisioner="karpenter")],
          "existing": {"name": "shared", "kubeconfig_secret": "kc"}, "endpoint": {"private": False}}]}),
@@ -69,6 +84,21 @@ INVALID = [
      "GKE fills each nvidia-h100-80gb GPU with 7 x 1g.10gb; set the count to 7"),
     ("GKE MIG with two profiles", gke(pool(A3, mig={"profiles": {"3g.40gb": 1, "1g.10gb": 2}})),
      "clusters[0].pools[0].mig.profiles", "a GKE node pool takes exactly one MIG partition size"),
+    ("GKE native: mixed layout names the operator way out", gke(pool(A3, mig={"profiles": {"3g.40gb": 1,
+                                                                                          "1g.10gb": 2}})),
+     "clusters[0].pools[0].mig.profiles", "set gpu_operator.driver: operator so the operator's MIG manager"),
+    ("GKE native: time-slicing on MIG even when opted in",
+     gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}, time_slicing={"replicas": 2}),
+         gpu_operator={"time_slicing_on_mig": True}),
+     "clusters[0].pools[0].time_slicing", "a GKE node pool with gpu_partition_size takes no gpu_sharing_config"),
+    ("GKE native: time-slicing on MIG without the opt-in",
+     gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}, time_slicing={"replicas": 2})),
+     "clusters[0].pools[0].time_slicing", "time-slicing MIG devices needs the operator's device plugin"),
+    ("GKE native: mixed strategy pinned", gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}),
+                                              gpu_operator={"mig_strategy": "mixed"}),
+     "clusters[0].gpu_operator.mig_strategy", "GKE's device plugin always uses the single MIG strategy"),
+    ("GKE operator driver with the operator disabled", gke(L4, gpu_operator={"driver": "operator", "enabled": False}),
+     "clusters[0].gpu_operator.enabled", "GKE installs no driver and runs no device plugin"),
     ("Karpenter spot without interruption queue",
      eks(pool(H100, provisioner="karpenter", spot=True), karpenter={"interruption_queue": False}),
      "clusters[0].pools[0].spot", "a Karpenter spot pool needs the interruption queue"),
@@ -77,7 +107,7 @@ INVALID = [
     ("Karpenter on GCP", gke(pool(L4, provisioner="karpenter")), "clusters[0].pools[0].provisioner",
      "Karpenter runs on AWS only"),
     ("rename_by_default on GKE (time-slicing)", gke(pool(L4, time_slicing={"replicas": 4, "rename_by_default": True})),
-     "clusters[0].pools[0].time_slicing.rename_by_default", "GKE's device plugin cannot rename shared GPUs"),
+     "clusters[0].pools[0].time_slicing.rename_by_default", "or set gpu_operator.driver: operator"),
     ("rename_by_default on GKE (MPS)", gke(pool(L4, mps={"replicas": 4, "rename_by_default": True})),
      "clusters[0].pools[0].mps.rename_by_default", "GKE's device plugin cannot rename shared GPUs"),
     ("GKE sharing above 48 clients", gke(pool(L4, time_slicing={"replicas": 64})),
@@ -122,6 +152,16 @@ def test_invalid_cloud_specs_are_refused_with_path_and_message(case, spec, path,
     assert matching, f"no problem at {path}; got {[str(p) for p in info.value.problems]}"
     assert any(text in p.message for p in matching), [p.message for p in matching]
     assert path in str(info.value)
+
+
+def test_gke_native_time_slicing_on_mig_is_refused_once_with_the_gke_reason():
+    # Without the opt-in, the operator check's advice (set time_slicing_on_mig) would not help on GKE-native.
+    spec = gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}, time_slicing={"replicas": 2}))
+    with pytest.raises(SpecError) as info:
+        load_environment(spec)
+    at_path = [p for p in info.value.problems if p.path == "clusters[0].pools[0].time_slicing"]
+    assert len(at_path) == 1
+    assert "time-slicing MIG devices needs the operator's device plugin" in at_path[0].message
 
 
 WARNINGS = [

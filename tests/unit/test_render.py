@@ -44,7 +44,7 @@ def test_resources_json_records_type_name_parent_provider_inputs(tmp_path):
     assert pool["parent"] == "gke-l4-shared"
     assert pool["provider"] == "gke-gcp"
     # Integers arrive from the mock runtime as floats; the render gives them back as ints.
-    assert pool["inputs"]["autoscaling"] == {"maxNodeCount": 3, "minNodeCount": 0}
+    assert pool["inputs"]["autoscaling"] == {"locationPolicy": "ANY", "totalMaxNodeCount": 3, "totalMinNodeCount": 0}
     assert by_type["pulumi:providers:kubernetes"]["inputs"]["kubeconfig"] == "[secret]"
     assert by_type["mlinfra:index:Platform"]["parent"] is None
 

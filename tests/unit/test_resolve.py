@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from mlinfra.offline.render import render_environment
 from mlinfra.spec import load_environment
 from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, resolve_cluster_pools
 
 
-def _cluster(cloud, *pools):
-    c = {"name": "c", "cloud": cloud, "region": "r", "pools": list(pools)}
+def _cluster(cloud, *pools, **cluster):
+    c = {"name": "c", "cloud": cloud, "region": "r", "pools": list(pools), **cluster}
     if cloud == "gcp":
         c["project"] = "p"
     return load_environment({"environment": "t", "clusters": [c]}).clusters[0]
@@ -47,14 +49,19 @@ def test_the_same_pool_gets_the_same_kubernetes_names_on_both_clouds():
             "time_slicing": {"replicas": 4}, "labels": {"team": "vision"},
             "taints": [{"key": "dedicated", "value": "vision"}]}
     (aws,) = resolve_cluster_pools(_cluster("aws", pool))
-    (gcp,) = resolve_cluster_pools(_cluster("gcp", pool))
-    assert aws.labels == gcp.labels
-    assert aws.taints == gcp.taints
-    assert aws.resources_per_node() == gcp.resources_per_node() == {"nvidia.com/gpu": 4}
+    (gcp_operator,) = resolve_cluster_pools(_cluster("gcp", pool, gpu_operator={"driver": "operator"}))
+    (gcp_native,) = resolve_cluster_pools(_cluster("gcp", pool))
+    # The operator's device plugin on both clouds: the same labels, config names and resources.
+    assert aws.labels == gcp_operator.labels
+    # GKE's device plugin shares the GPU from the node pool's gpu_sharing_config: no operator config label.
+    assert {k: v for k, v in aws.labels.items() if k != "nvidia.com/device-plugin.config"} == gcp_native.labels
+    assert aws.taints == gcp_operator.taints == gcp_native.taints
+    assert aws.resources_per_node() == gcp_operator.resources_per_node() == gcp_native.resources_per_node() == {
+        "nvidia.com/gpu": 4}
     # Spot pools without explicit types take every size with the GPU and count, smallest first.
     assert aws.instance_types == ("g6.xlarge", "g6.2xlarge", "g6.4xlarge", "gr6.4xlarge", "g6.8xlarge",
                                   "gr6.8xlarge", "g6.16xlarge")
-    assert gcp.machine_type == "g2-standard-4"
+    assert gcp_native.machine_type == gcp_operator.machine_type == "g2-standard-4"
 
 
 def test_gke_mig_is_always_the_single_strategy():
@@ -66,6 +73,67 @@ def test_gke_mig_is_always_the_single_strategy():
     assert resolved.machine_type == "a3-highgpu-1g"
     assert resolved.resources_per_node() == {"nvidia.com/gpu": 7}
     assert "nvidia.com/mig.config" not in resolved.labels
+
+
+MIG_1G = {"name": "mig", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "mig": {"profiles": {"1g.10gb": 7}}}
+MIG_MIX = {"name": "mix", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
+           "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 2}}}
+TS = {"name": "ts", "gpu": "L4-24GB", "gpus_per_node": 4, "max_nodes": 2, "time_slicing": {"replicas": 4}}
+TS_RENAMED = {**TS, "name": "tsr", "time_slicing": {"replicas": 4, "rename_by_default": True}}
+POOL_LABELS = {"mlinfra.io/capacity-type": "on-demand"}
+
+# (case, driver, pools, cluster MIG strategy, {pool: (resources per node, labels beyond mlinfra.io/*)})
+GKE_CONTRACT = [
+    ("native", "cloud", [MIG_1G, TS], "single", {
+        "mig": ({"nvidia.com/gpu": 56}, {}),        # 8 GPUs x 7 partitions, GKE's single strategy
+        "ts": ({"nvidia.com/gpu": 16}, {}),         # 4 GPUs x 4 clients, never renamed
+    }),
+    ("operator single", "operator", [MIG_1G, TS], "single", {
+        "mig": ({"nvidia.com/gpu": 56}, {"nvidia.com/mig.config": "all-1g.10gb"}),
+        "ts": ({"nvidia.com/gpu": 16}, {"nvidia.com/device-plugin.config": "time-slicing-4"}),
+    }),
+    ("operator mixed, renamed", "operator", [MIG_1G, MIG_MIX, TS_RENAMED], "mixed", {
+        "mig": ({"nvidia.com/mig-1g.10gb": 56}, {"nvidia.com/mig.config": "all-1g.10gb"}),
+        "mix": ({"nvidia.com/mig-3g.40gb": 8, "nvidia.com/mig-2g.20gb": 16}, {"nvidia.com/mig.config": "mlinfra-mix"}),
+        "tsr": ({"nvidia.com/gpu.shared": 16}, {"nvidia.com/device-plugin.config": "time-slicing-4-renamed"}),
+    }),
+]
+
+
+@pytest.mark.parametrize(("case", "driver", "pools", "strategy", "expected"), GKE_CONTRACT,
+                         ids=[c[0] for c in GKE_CONTRACT])
+def test_gke_pool_contract_follows_who_runs_the_device_plugin(case, driver, pools, strategy, expected):
+    cluster = _cluster("gcp", *pools, gpu_operator={"driver": driver})
+    assert cluster_mig_strategy(cluster) == strategy
+    resolved = {p.name: p for p in resolve_cluster_pools(cluster)}
+    for name, (resources, labels) in expected.items():
+        pool = resolved[name]
+        assert pool.gke_native is (driver == "cloud")
+        assert pool.resources_per_node() == resources, name
+        assert pool.labels == {"mlinfra.io/pool": name, "mlinfra.io/gpu-model": pool.gpu.name, **POOL_LABELS,
+                               **labels}, name
+        if driver == "operator":
+            assert pool.mig_layout == labels.get("nvidia.com/mig.config")
+        assert pool.device_plugin_config == labels.get("nvidia.com/device-plugin.config")
+
+
+@pytest.mark.parametrize(("case", "driver", "pools", "strategy", "expected"), GKE_CONTRACT,
+                         ids=[c[0] for c in GKE_CONTRACT])
+def test_kueue_flavors_and_quotas_use_the_resolved_resource_names(case, driver, pools, strategy, expected):
+    spec = {"environment": "t", "scheduling": {"teams": [{"name": "a", "cluster": "gke"}]},
+            "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+                          "scheduler": "kueue", "gpu_operator": {"driver": driver}, "pools": pools}]}
+    files = render_environment(spec)
+    queue = yaml.safe_load(files["manifests/gke/_cluster/ClusterQueue-a.yaml"])
+    (group,) = queue["spec"]["resourceGroups"]
+    gpu_names = {r for per_node, _ in expected.values() for r in per_node}
+    assert set(group["coveredResources"]) == {"cpu", "memory", *gpu_names}
+    quotas = {f["name"]: {r["name"]: r["nominalQuota"] for r in f["resources"]} for f in group["flavors"]}
+    for name, (per_node, _) in expected.items():
+        flavor = yaml.safe_load(files[f"manifests/gke/_cluster/ResourceFlavor-{name}.yaml"])
+        assert flavor["spec"]["nodeLabels"] == {"mlinfra.io/pool": name}
+        # One team takes the whole pool at max_nodes (2).
+        assert {r: quotas[name][r] for r in gpu_names if quotas[name][r]} == {r: n * 2 for r, n in per_node.items()}
 
 
 def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():

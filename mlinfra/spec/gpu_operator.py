@@ -18,12 +18,14 @@ class GpuOperatorSpec(SpecModel):
         description="Who installs the NVIDIA driver. `cloud`: the node image or the cloud does (EKS NVIDIA "
         "AMIs and Bottlerocket; GKE's driver installation), and the operator leaves it alone. `operator`: "
         "the GPU operator compiles and installs it (GKE driver installation disabled, plain node images, "
-        "secure boot off). Default: cloud.",
+        "secure boot off). On GKE this also picks the device plugin: `cloud` keeps GKE's (MIG through "
+        "gpu_partition_size, sharing through gpu_sharing_config, the operator's plugin and MIG manager off); "
+        "`operator` switches GKE's off and runs the operator's, as on EKS. Default: cloud.",
     )
     mig_strategy: Literal["auto", "single", "mixed"] = Field(
         default="auto",
         description="The device plugin's MIG strategy. `auto`: derived from the pools (`single` when every "
-        "MIG pool uses one profile per GPU, `mixed` otherwise; always `single` on GKE). `single` or `mixed` "
+        "MIG pool uses one profile per GPU, `mixed` otherwise; always `single` on GKE with `driver: cloud`). `single` or `mixed` "
         "pins it: the preview fails when the pools would need another strategy, because a change of strategy "
         "renames the resources every MIG workload requests (`nvidia.com/gpu` vs `nvidia.com/mig-<profile>`). "
         "Default: auto.",

@@ -140,12 +140,16 @@ def run_program(
     gc.disable()
     gc.freeze()
     old_path = list(sys.path)
-    try:
+
+    def body() -> None:
         if callable(program):
-            _sync_await(runtime_stack.run_pulumi_func(program))
+            program()
         else:
             sys.path.insert(0, str(program.parent))
-            _sync_await(runtime_stack.run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+            runpy.run_path(str(program), run_name="__main__")
+
+    try:
+        _sync_await(runtime_stack.run_pulumi_func(body))
     finally:
         sys.path[:] = old_path
         if collecting:

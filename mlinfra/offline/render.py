@@ -183,8 +183,8 @@ def _unfoldable(value: Any, column: int = 0) -> bool:
 def _scalar_fits(value: Any, column: int) -> bool:
     if not isinstance(value, str):
         return True
-    if not (value.isascii() and value.isprintable()):
-        return False
+    if not (value and value.isascii() and value.isprintable()):
+        return False  # an empty key is a complex key (`? ''`) to PyYAML, a plain one to libyaml
     return " " not in value or column + len(value) + 2 < _YAML_WIDTH
 
 

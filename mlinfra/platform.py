@@ -79,7 +79,9 @@ class Platform(pulumi.ComponentResource):
                 "cloud": ctx.cluster.cloud,
                 "region": ctx.cluster.region,
                 "kubeconfig": component.kubeconfig,  # type: ignore[attr-defined]
-                "pools": {p.name: {"labels": p.labels, "resources_per_node": p.resources_per_node()} for p in ctx.pools},
+                "pools": {
+                    p.name: {"labels": p.labels, "resources_per_node": p.resources_per_node()} for p in ctx.pools
+                },
                 "addons": sorted(ctx.addons),
                 # Team stacks read their LocalQueue / Volcano queue and the flavor names from here.
                 **cluster_outputs(self.spec, ctx.cluster, ctx.pools),

@@ -48,7 +48,8 @@ def ami_selector(
         arch = "arm64" if pool_arch(pool) == "arm64" else "x86_64"
         release = ("recommended" if ami_version == "latest"
                    else f"amazon-eks-node-al2023-{arch}-standard-{kubernetes_version}-{ami_version}")
-        param = f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/{release}/image_id"
+        param = (f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/"
+                 f"{release}/image_id")
         return [{"ssmParameter": param}], "AL2023"
     return [{"alias": f"{family}@{ami_version}"}], None
 

@@ -97,7 +97,8 @@ DCGM_COUNTERS: tuple[Counter, ...] = (
     Counter("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor (HMMA) pipe is active."),
     Counter("DCGM_FI_PROF_DRAM_ACTIVE", "gauge",
             "Ratio of cycles the device memory interface is active sending or receiving data."),
-    Counter("DCGM_FI_PROF_PCIE_TX_BYTES", "gauge", "The rate of data transmitted over the PCIe bus in bytes per second."),
+    Counter("DCGM_FI_PROF_PCIE_TX_BYTES", "gauge",
+            "The rate of data transmitted over the PCIe bus in bytes per second."),
     Counter("DCGM_FI_PROF_PCIE_RX_BYTES", "gauge", "The rate of data received over the PCIe bus in bytes per second."),
 )
 

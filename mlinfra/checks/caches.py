@@ -103,12 +103,14 @@ def check_placement(env: EnvironmentSpec, cache: CacheSpec, base: str) -> Iterat
         elsewhere = next((c.name for c in env.clusters for p in c.pools if p.name == pool), None)
         where = f"pool {pool} is on cluster {elsewhere}, " if elsewhere else ""
         yield Problem(path_join(base, "pools", k), pool,
-                      f"{where}not on cluster {cluster.name}; pools of {cluster.name}: {', '.join(sorted(local)) or 'none'}")
+                      f"{where}not on cluster {cluster.name}; pools of {cluster.name}: "
+                      f"{', '.join(sorted(local)) or 'none'}")
     teams = {t.name for t in env.scheduling.teams if getattr(t, "cluster", cluster.name) == cluster.name}
     for k, team in enumerate(cache.teams):
         if team not in teams:
             yield Problem(path_join(base, "teams", k), team,
-                          f"no team {team} on cluster {cluster.name}; teams there: {', '.join(sorted(teams)) or 'none'}")
+                          f"no team {team} on cluster {cluster.name}; teams there: "
+                          f"{', '.join(sorted(teams)) or 'none'}")
     if cache.replicas < 1:
         yield Problem(path_join(base, "replicas"), cache.replicas, "replicas must be >= 1")
 
@@ -116,7 +118,8 @@ def check_placement(env: EnvironmentSpec, cache: CacheSpec, base: str) -> Iterat
 def check_tiers(cache: CacheSpec, pools: list[ResolvedPool], base: str) -> Iterator[Problem]:
     """Watermarks ordered inside 0..1; tier quotas fit the smallest node of the target pools."""
     if not cache.tiers:
-        yield Problem(path_join(base, "tiers"), [], "a cache needs at least one tier, e.g. `- {medium: MEM, quota: 8Gi}`")
+        yield Problem(path_join(base, "tiers"), [],
+                      "a cache needs at least one tier, e.g. `- {medium: MEM, quota: 8Gi}`")
     for j, tier in enumerate(cache.tiers):
         path = path_join(base, "tiers", j)
         if not 0 < tier.high <= 1:

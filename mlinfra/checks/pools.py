@@ -22,7 +22,8 @@ def check_names(env: EnvironmentSpec) -> Iterator[Problem]:
     seen = Counter(c.name for c in env.clusters)
     for i, c in enumerate(env.clusters):
         if seen[c.name] > 1:
-            yield Problem(path_join("clusters", i, "name"), c.name, "duplicate cluster name; cluster names must be unique")
+            yield Problem(path_join("clusters", i, "name"), c.name,
+                          "duplicate cluster name; cluster names must be unique")
     pools = Counter(p.name for c in env.clusters for p in c.pools)
     for i, c in enumerate(env.clusters):
         for j, p in enumerate(c.pools):
@@ -133,11 +134,15 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
         yield from _check_aws_types(pool, base, count)
         if not pool.gpu and not pool.instance_types:
             yield Problem(base, pool.name, "a pool needs `gpu` or `instance_types`")
-        elif pool.gpu and not pool.instance_types and catalog.find_gpu(pool.gpu) and count is not None:
-            if not catalog.aws_instance_types_for(catalog.find_gpu(pool.gpu).name, count):  # type: ignore[union-attr]
-                counts = sorted({t.gpu_count for t in catalog.aws_instance_types_for(catalog.find_gpu(pool.gpu).name)})  # type: ignore[union-attr]
-                yield Problem(path_join(base, "gpus_per_node"), count,
-                              f"no EC2 instance type has {count}x {pool.gpu}; available counts: {counts or 'none'}")
+        elif (
+            (gpu := catalog.find_gpu(pool.gpu or ""))
+            and not pool.instance_types
+            and count is not None
+            and not catalog.aws_instance_types_for(gpu.name, count)
+        ):
+            counts = sorted({t.gpu_count for t in catalog.aws_instance_types_for(gpu.name)})
+            yield Problem(path_join(base, "gpus_per_node"), count,
+                          f"no EC2 instance type has {count}x {pool.gpu}; available counts: {counts or 'none'}")
     else:
         if pool.instance_types:
             yield Problem(path_join(base, "instance_types"), pool.instance_types,
@@ -153,7 +158,8 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
             counts = sorted({m.gpu_count for m in catalog.gcp_machine_types_for(gpu.name)})
             yield Problem(path_join(base, "gpus_per_node") if count else path_join(base, "gpu"),
                           count if count else pool.gpu,
-                          f"no GCP machine type carries {count or 'any'}x {gpu.name}; available counts: {counts or 'none'}")
+                          f"no GCP machine type carries {count or 'any'}x {gpu.name}; "
+                          f"available counts: {counts or 'none'}")
 
     if pool.min_nodes < 0:
         yield Problem(path_join(base, "min_nodes"), pool.min_nodes, "min_nodes must be >= 0")
@@ -222,7 +228,8 @@ def check_mig_layout(gpu: catalog.GpuModel, profiles: dict[str, int], path: str)
                       f"the layout uses {slices} compute slices; one {gpu.name} has {gpu.compute_slices}")
     if instances > gpu.max_mig_instances:
         yield Problem(path, profiles,
-                      f"the layout has {instances} GPU instances; one {gpu.name} allows at most {gpu.max_mig_instances}")
+                      f"the layout has {instances} GPU instances; one {gpu.name} allows at most "
+                      f"{gpu.max_mig_instances}")
 
 
 def check(env: EnvironmentSpec) -> Iterator[Problem]:

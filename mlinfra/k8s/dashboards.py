@@ -44,7 +44,9 @@ def _dashboard(uid: str, title: str, panels: list[tuple[str, str, str, str]]) ->
         "templating": {
             "list": [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus"}]
         },
-        "panels": [_panel(t, e, legend, unit, 12 * (i % 2), 8 * (i // 2)) for i, (t, e, legend, unit) in enumerate(panels)],
+        "panels": [
+            _panel(t, e, legend, unit, 12 * (i % 2), 8 * (i // 2)) for i, (t, e, legend, unit) in enumerate(panels)
+        ],
     }
 
 

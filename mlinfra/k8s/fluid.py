@@ -11,7 +11,13 @@ import pulumi
 
 from mlinfra.catalog.versions import FLUID, ChartPin
 from mlinfra.k8s import fluid_identity as ident
-from mlinfra.k8s.fluid_objects import NAMESPACE, RUNTIME_SERVICE_ACCOUNT, cache_manifests, helm_values, namespace_manifest
+from mlinfra.k8s.fluid_objects import (
+    NAMESPACE,
+    RUNTIME_SERVICE_ACCOUNT,
+    cache_manifests,
+    helm_values,
+    namespace_manifest,
+)
 
 if TYPE_CHECKING:
     from mlinfra.context import ClusterContext

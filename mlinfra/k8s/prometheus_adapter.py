@@ -67,7 +67,7 @@ def exposed_metrics(rules: Iterable[dict[str, Any]]) -> set[str]:
             out.add(series if template in ("$0", "$1") else template)
             continue
         groups = [hit.group(0), *hit.groups()]
-        out.add(re.sub(r"\$\{?(\d+)\}?", lambda m: groups[int(m.group(1))] or "", template))
+        out.add(re.sub(r"\$\{?(\d+)\}?", lambda m, g=groups: g[int(m.group(1))] or "", template))
     return out
 
 

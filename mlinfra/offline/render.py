@@ -120,7 +120,8 @@ def run_program(
     `stack_outputs` answers the program's `StackReference`s (see `RecordingMocks`).
     """
     import pulumi
-    from pulumi.runtime import settings, stack as runtime_stack
+    from pulumi.runtime import settings
+    from pulumi.runtime import stack as runtime_stack
     from pulumi.runtime.sync_await import _sync_await
 
     from mlinfra.offline.mocks import RecordingMocks, RecordingMonitor
@@ -314,7 +315,9 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     return files, summary
 
 
-def render_environment(platform: Any, stack: str = "test", extra_config: dict[str, str] | None = None) -> dict[str, str]:
+def render_environment(
+    platform: Any, stack: str = "test", extra_config: dict[str, str] | None = None
+) -> dict[str, str]:
     """Render an environment spec given as a dict (what `mlinfra:platform` holds) with the Platform program.
 
     The tests and the examples use this to render a spec without a stack file; returns the render files.

@@ -25,10 +25,10 @@ class GpuOperatorSpec(SpecModel):
     mig_strategy: Literal["auto", "single", "mixed"] = Field(
         default="auto",
         description="The device plugin's MIG strategy. `auto`: derived from the pools (`single` when every "
-        "MIG pool uses one profile per GPU, `mixed` otherwise; always `single` on GKE with `driver: cloud`). `single` or `mixed` "
-        "pins it: the preview fails when the pools would need another strategy, because a change of strategy "
-        "renames the resources every MIG workload requests (`nvidia.com/gpu` vs `nvidia.com/mig-<profile>`). "
-        "Default: auto.",
+        "MIG pool uses one profile per GPU, `mixed` otherwise; always `single` on GKE with `driver: cloud`). "
+        "`single` or `mixed` pins it: the preview fails when the pools would need another strategy, because a "
+        "change of strategy renames the resources every MIG workload requests (`nvidia.com/gpu` vs "
+        "`nvidia.com/mig-<profile>`). Default: auto.",
     )
     time_slicing_on_mig: bool = Field(
         default=False,

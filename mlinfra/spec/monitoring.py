@@ -39,7 +39,8 @@ class AlertsSpec(SpecModel):
         default=5, description="A GPU held by a pod below this utilisation (%) counts as idle. Default: 5."
     )
     gpu_idle_for: Duration = Field(
-        default="1h", description="How long an allocated GPU must stay idle before `GpuAllocatedIdle` fires. Default: 1h."
+        default="1h",
+        description="How long an allocated GPU must stay idle before `GpuAllocatedIdle` fires. Default: 1h.",
     )
     gpu_memory_full_percent: Percent = Field(
         default=95, description="Framebuffer use (%) at which `GpuMemoryNearFull` fires. Default: 95."

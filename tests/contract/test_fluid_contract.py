@@ -23,7 +23,8 @@ GKE: dict[str, Any] = {
     "caches": [
         {"name": "imagenet", "cluster": "gke", "pools": ["l4"], "teams": ["research", "vision"], "replicas": 3,
          "mounts": [{"url": "gs://ml-data/imagenet"},
-                    {"url": "s3://public-mirror/coco", "name": "coco", "options": {"alluxio.underfs.s3.region": "us-east-1"},
+                    {"url": "s3://public-mirror/coco", "name": "coco",
+                     "options": {"alluxio.underfs.s3.region": "us-east-1"},
                      "secret_options": {"aws.accessKeyId": {"secret": "s3-ro", "key": "id"},
                                         "aws.secretKey": {"secret": "s3-ro", "key": "key"}}}],
          "tiers": [{"medium": "MEM", "quota": "12Gi"}, {"medium": "SSD", "quota": "80Gi", "path": "/mnt/disks/ssd0"},

@@ -1,4 +1,4 @@
-"""GPU operator renders against the pinned upstream: chart values, ClusterPolicy, mig-parted and device-plugin formats."""
+"""GPU operator renders against the pinned upstream: chart values, ClusterPolicy, mig-parted, device-plugin formats."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ ENVS = {
         {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK, "pools": AWS_POOLS,
          "gpu_operator": {"time_slicing_on_mig": True}}]},
     "eks-operator-driver": {"environment": "c", "clusters": [
-        {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK, "pools": [*AWS_POOLS[:2], AWS_POOLS[4]],
+        {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK,
+         "pools": [*AWS_POOLS[:2], AWS_POOLS[4]],
          "gpu_operator": {"driver": "operator"}}]},
     "gke": {"environment": "c", "monitoring": {"enabled": True}, "clusters": [
         {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": GCP_POOLS}]},
@@ -160,7 +161,9 @@ def test_pool_labels_select_layouts_and_configs_that_exist(rendered) -> None:
     mig = _configmap(files, cluster, "mlinfra-mig-parted-config")
     layouts = set(yaml.safe_load(mig["config.yaml"])["mig-configs"]) if mig else set()
     dp = _configmap(files, cluster, "mlinfra-device-plugin-config") or {}
-    selected_mig = {lab["nvidia.com/mig.config"] for lab in labels if isinstance(lab, dict) and "nvidia.com/mig.config" in lab}
+    selected_mig = {
+        lab["nvidia.com/mig.config"] for lab in labels if isinstance(lab, dict) and "nvidia.com/mig.config" in lab
+    }
     selected_dp = {lab["nvidia.com/device-plugin.config"] for lab in labels
                    if isinstance(lab, dict) and "nvidia.com/device-plugin.config" in lab}
     values = yaml.safe_load(files[f"helm/{cluster}/gpu-operator.yaml"])["values"]

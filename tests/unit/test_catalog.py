@@ -67,10 +67,10 @@ def test_mig_parted_default_configs_fit_the_catalog(upstream):
                 assert slices <= gpu.compute_slices, (name, gpu.name)
                 for profile, count in devices.items():
                     assert count <= gpu.mig_profiles[profile].max_count, (name, gpu.name, profile)
-                    if name == f"all-{gpu.mig_profiles[profile].config_name}" and len(devices) == 1:
-                        # all-<profile> fills the GPU: exactly the catalog's max count.
-                        if "device-filter" in entry:
-                            assert count == gpu.mig_profiles[profile].max_count, (name, gpu.name)
+                    fills = name == f"all-{gpu.mig_profiles[profile].config_name}" and len(devices) == 1
+                    if fills and "device-filter" in entry:
+                        # all-<profile> for a named GPU fills it: exactly the catalog's max count.
+                        assert count == gpu.mig_profiles[profile].max_count, (name, gpu.name)
                 checked += 1
     assert checked > 50
     # mig-parted also carries a 189 GB part whose profiles the MIG fact table does not cover; the

@@ -97,7 +97,9 @@ def test_gke_warmup_loads_the_paths_once(gke_render: dict[str, str]) -> None:
 
 def test_gke_team_gets_a_reference_dataset(gke_render: dict[str, str]) -> None:
     ref = _doc(gke_render, "manifests/gke/research/Dataset-imagenet.yaml")
-    assert ref["spec"] == {"mounts": [{"mountPoint": "dataset://fluid-system/imagenet", "name": "imagenet", "path": "/"}]}
+    assert ref["spec"] == {
+        "mounts": [{"mountPoint": "dataset://fluid-system/imagenet", "name": "imagenet", "path": "/"}]
+    }
 
 
 def test_gke_fluid_namespace_is_privileged_and_team_pvcs_need_no_privilege(gke_render: dict[str, str]) -> None:
@@ -162,7 +164,8 @@ def test_eks_s3_cache_manifests() -> None:
 
 
 def test_eks_irsa_role_reads_only_the_cached_prefix() -> None:
-    args = fluid_args(_eks_ctx({"oidc_provider_arn": OIDC_ARN, "oidc_issuer": OIDC_ISSUER}), load_environment(EKS_SPEC).caches)
+    ctx = _eks_ctx({"oidc_provider_arn": OIDC_ARN, "oidc_issuer": OIDC_ISSUER})
+    args = fluid_args(ctx, load_environment(EKS_SPEC).caches)
     assert args.gcp_reader is None and args.aws_reader is not None
     assert args.aws_reader.role_name == "prod-eks-fluid-reader"
     statements = args.aws_reader.policy["Statement"]
@@ -193,7 +196,9 @@ def test_eks_component_registers_role_and_annotates_runtime_account() -> None:
     assert json.loads(by_name["eks-fluid-reader-s3"]["inputs"]["policy"]) == args.aws_reader.policy  # type: ignore[union-attr]
     patch = by_name["eks-fluid-runtime-sa"]
     assert patch["type"] == "kubernetes:core/v1:ServiceAccountPatch"
-    assert patch["inputs"]["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/prod-eks-fluid-reader"}
+    assert patch["inputs"]["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/prod-eks-fluid-reader"
+    }
     kinds = sorted(r["type"].rsplit(":", 1)[1] for r in by_name.values() if "fluid.io" in r["type"])
     assert kinds == ["AlluxioRuntime", "DataLoad", "Dataset", "Dataset"]
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from mlinfra.catalog.dcgm import CSV_KEY, DCGM_COUNTERS, exported_metric_names
-from mlinfra.checks import run_checks
 from mlinfra.checks import gpu_operator as checks
+from mlinfra.checks import run_checks
 from mlinfra.k8s import gpu_operator_config as cfg
 from mlinfra.offline.render import render_environment
 from mlinfra.spec import load_environment
@@ -220,7 +220,8 @@ INVALID = [
     pytest.param(aws_env([H100_ALL_1G, H100_MIXED], mig_strategy="single"),
                  "clusters[0].pools[1].mig.profiles", "pinned to `single`", id="mixed-layout-under-single"),
     pytest.param(aws_env([H100_ALL_1G], mig_strategy="mixed"),
-                 "clusters[0].gpu_operator.mig_strategy", "resolve to the `single` strategy", id="mixed-pinned-on-single"),
+                 "clusters[0].gpu_operator.mig_strategy", "resolve to the `single` strategy",
+                 id="mixed-pinned-on-single"),
     pytest.param(gcp_env([{"name": "h", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}}],
                          mig_strategy="mixed"),
                  "clusters[0].gpu_operator.mig_strategy", "GKE's device plugin always uses the single",

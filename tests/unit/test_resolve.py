@@ -21,9 +21,11 @@ def _cluster(cloud, *pools, **cluster):
     ("pool", "strategy", "resources", "labels"),
     [
         ({"name": "whole", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2}, "none", {"nvidia.com/gpu": 8}, {}),
-        ({"name": "mig", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "mig": {"profiles": {"1g.10gb": 7}}}, "single",
+        ({"name": "mig", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
+          "mig": {"profiles": {"1g.10gb": 7}}}, "single",
          {"nvidia.com/gpu": 56}, {"nvidia.com/mig.config": "all-1g.10gb"}),
-        ({"name": "mixed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "mig": {"profiles": {"3g.40gb": 1, "1g.10gb": 4}}},
+        ({"name": "mixed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
+          "mig": {"profiles": {"3g.40gb": 1, "1g.10gb": 4}}},
          "mixed", {"nvidia.com/mig-3g.40gb": 8, "nvidia.com/mig-1g.10gb": 32},
          {"nvidia.com/mig.config": "mlinfra-mixed"}),
         ({"name": "ts", "gpu": "L4-24GB", "gpus_per_node": 4, "max_nodes": 2, "time_slicing": {"replicas": 4}},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start. `./run.sh` renders and validates the dev stack offline and prints its summary;
-# `./run.sh test` runs the test suite. Both set up .venv (and promtool for the alert-rule tests) first.
+# `./run.sh test` runs the test suite; `./run.sh lint` runs ruff and mypy. Each sets up .venv first (and the
+# test tools: promtool, actionlint, the policy and checkov venvs).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -71,8 +72,13 @@ case "${1:-render}" in
     if [ "$code" = 5 ]; then echo "no tests were collected" >&2; exit 1; fi
     exit "$code"
     ;;
+  lint)
+    setup
+    .venv/bin/ruff check .
+    .venv/bin/mypy
+    ;;
   *)
-    echo "usage: ./run.sh [render [STACK] | test [PYTEST ARGS...]]" >&2
+    echo "usage: ./run.sh [render [STACK] | test [PYTEST ARGS...] | lint]" >&2
     exit 2
     ;;
 esac

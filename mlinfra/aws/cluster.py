@@ -144,7 +144,7 @@ class EksCluster(pulumi.ComponentResource):
                 **{k: v for k, v in cluster_args(args).items() if k != "vpc_config"},
             )
             cluster_name: pulumi.Input[str] = self.cluster.name
-            issuer_url = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+            issuer_url = self.cluster.identities.apply(_oidc_issuer)
             oidc = iam.OpenIdConnectProvider(f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"],
                                              opts=child)
             self.identity = {
@@ -157,7 +157,7 @@ class EksCluster(pulumi.ComponentResource):
                     lambda a: kubeconfig(a[0], a[1], a[2], args.region))
             )
             security_groups: pulumi.Input[list[str]] = self.cluster.vpc_config.apply(
-                lambda v: [v.cluster_security_group_id])
+                lambda v: [sg for sg in [v.cluster_security_group_id] if sg])
             system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids,
                                         security_groups, child)
             node_deps: list[pulumi.Resource] = [self.cluster, system]
@@ -202,6 +202,11 @@ class EksCluster(pulumi.ComponentResource):
                                                                "kubernetes": self.k8s_provider}),
             )
         self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name})
+
+
+def _oidc_issuer(identities: Any) -> str:
+    """The issuer URL of a created cluster's OIDC identity (EKS always reports exactly one)."""
+    return str(identities[0].oidcs[0].issuer)
 
 
 def _system_node_group(

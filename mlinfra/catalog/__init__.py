@@ -8,6 +8,7 @@ importing the catalog pulls in no cloud SDK.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mlinfra.catalog import _aws_data, _gcp_data, _gpu_data
@@ -138,7 +139,7 @@ def find_gpu(name: str) -> GpuModel | None:
     return GPU_MODELS[canonical] if canonical else None
 
 
-def closest(name: str, choices: list[str] | tuple[str, ...] | dict[str, object], n: int = 3) -> list[str]:
+def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Up to `n` names from `choices` that look most like `name`, for 'did you mean' messages."""
     pool = list(choices)
     lowered = {c.lower(): c for c in pool}

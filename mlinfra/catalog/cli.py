@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from mlinfra import catalog
 
 
-def _print_table(headers: list[str], rows: list[list[object]]) -> None:
+def _print_table(headers: list[str], rows: Sequence[Sequence[object]]) -> None:
     widths = [max(len(str(x)) for x in [h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in rows:
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             return False
         return not args.mig_capable or catalog.GPU_MODELS[model].mig_capable
 
+    rows: list[list[object]]
     if args.table == "gpus":
         rows = [[g.name, g.memory_gb, "yes" if g.mig_capable else "no", g.max_mig_instances or "-",
                  ", ".join(g.mig_profiles) or "-"] for g in catalog.GPU_MODELS.values() if keep(g.name)]

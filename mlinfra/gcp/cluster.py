@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -42,7 +43,7 @@ def private_cluster_config(args: GkeClusterArgs) -> dict[str, object]:
     }
 
 
-def authorized_networks(args: GkeClusterArgs) -> dict[str, object]:
+def authorized_networks(args: GkeClusterArgs) -> dict[str, Any]:
     """Who may reach the control plane: only the listed CIDRs (none: only the VPC)."""
     return {"cidr_blocks": [{"cidr_block": c, "display_name": c} for c in args.public_access_cidrs]}
 
@@ -100,17 +101,17 @@ class GkeCluster(pulumi.ComponentResource):
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
             cluster_name: pulumi.Input[str] = args.cluster_name
         else:
-            self.cluster = container.Cluster(
-                f"{name}-gke",
-                name=args.cluster_name,
-                location=args.region,
-                project=args.project,
-                min_master_version=args.kubernetes_version,
+            # Built as a plain mapping: the SDK's TypedDict overloads reject nested dict literals under mypy.
+            gke_args: dict[str, Any] = {
+                "name": args.cluster_name,
+                "location": args.region,
+                "project": args.project,
+                "min_master_version": args.kubernetes_version,
                 # The default pool stays, hardened, as the home of kube-system and the add-ons: the GPU pools
                 # are tainted and would leave them nowhere to run.
-                remove_default_node_pool=False,
-                initial_node_count=1,
-                node_config={
+                "remove_default_node_pool": False,
+                "initial_node_count": 1,
+                "node_config": {
                     "machine_type": args.system_machine_type,
                     "service_account": self.node_service_account.email,
                     "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
@@ -119,17 +120,21 @@ class GkeCluster(pulumi.ComponentResource):
                     "metadata": {"disable-legacy-endpoints": "true"},
                     "labels": {"mlinfra.io/pool": "system"},
                 },
-                release_channel={"channel": args.release_channel},
-                private_cluster_config=private_cluster_config(args),
-                master_authorized_networks_config=authorized_networks(args),
-                workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-                enable_shielded_nodes=True,
-                enable_legacy_abac=False,
-                networking_mode="VPC_NATIVE",
-                ip_allocation_policy={},
-                logging_service="logging.googleapis.com/kubernetes",
-                monitoring_service="monitoring.googleapis.com/kubernetes",
-                deletion_protection=True,
+                "release_channel": {"channel": args.release_channel},
+                "private_cluster_config": private_cluster_config(args),
+                "master_authorized_networks_config": authorized_networks(args),
+                "workload_identity_config": {"workload_pool": f"{args.project}.svc.id.goog"},
+                "enable_shielded_nodes": True,
+                "enable_legacy_abac": False,
+                "networking_mode": "VPC_NATIVE",
+                "ip_allocation_policy": {},
+                "logging_service": "logging.googleapis.com/kubernetes",
+                "monitoring_service": "monitoring.googleapis.com/kubernetes",
+                "deletion_protection": True,
+            }
+            self.cluster = container.Cluster(
+                f"{name}-gke",
+                **gke_args,
                 opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants),
             )
             cluster_name = self.cluster.name

@@ -40,7 +40,7 @@ class GpuOperator(pulumi.ComponentResource):
     device-plugin and DCGM ConfigMaps, and the Helm release that reads them."""
 
     namespace: pulumi.Output[str]
-    release_name: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:gpu_operator:GpuOperator", name, None, opts)

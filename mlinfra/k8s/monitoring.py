@@ -146,6 +146,10 @@ class Monitoring(pulumi.ComponentResource):
     `stack` (the Helm release others depend on for the monitoring CRDs).
     """
 
+    namespace: pulumi.Output[str]
+    prometheus_url: pulumi.Output[str]
+    grafana_admin_password: pulumi.Output[str]
+
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:monitoring:Monitoring", name, None, opts)
         import pulumi_kubernetes as k8s

@@ -17,23 +17,9 @@ DCGM_POD_LABEL = "exported_pod"
 # kube-state-metrics reports a node's extended resources with `/` and `.` turned into `_`.
 KSM_GPU_RESOURCE = "nvidia_com_gpu"
 
-# The fields of dcgm-exporter's default-counters.csv (4.5.3-4.8.2): what the exporter sends when nobody
-# configures it. Used only when the GPU operator's counter catalog is not available.
-DEFAULT_DCGM_COUNTERS = frozenset(
-    {
-        "DCGM_FI_DEV_SM_CLOCK", "DCGM_FI_DEV_MEM_CLOCK", "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_GPU_TEMP",
-        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
-        "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_MEM_COPY_UTIL", "DCGM_FI_DEV_ENC_UTIL", "DCGM_FI_DEV_DEC_UTIL",
-        "DCGM_FI_DEV_XID_ERRORS", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_RESERVED",
-        "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "DCGM_FI_DEV_VGPU_LICENSE_STATUS",
-        "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
-        "DCGM_FI_DEV_ROW_REMAP_FAILURE", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
-        "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_PROF_PCIE_TX_BYTES", "DCGM_FI_PROF_PCIE_RX_BYTES",
-    }
-)
-
 # XIDs that mean the GPU (not the program) is broken and the node needs draining: double-bit ECC (48),
-# row-remap events (63, 64), NVLink (74), fallen off the bus (79), uncontained/contained ECC (94, 95).
+# row-remap events (63, 64), NVLink (74), fallen off the bus (79), high single-bit ECC rate (92),
+# uncontained/contained ECC (94, 95).
 CRITICAL_XIDS = (48, 63, 64, 74, 79, 92, 94, 95)
 
 _DCGM_FIELD_RE = re.compile(r"\bDCGM_(?:FI|EXP)_[A-Z0-9_]+\b")
@@ -44,10 +30,8 @@ _THERMAL_BITS = (0x20, 0x40)  # software and hardware thermal slowdown
 
 def exported_dcgm_metrics() -> frozenset[str]:
     """The DCGM fields the cluster's exporter is configured with (the GPU operator's counter catalog)."""
-    try:
-        from mlinfra.catalog.dcgm import exported_metric_names  # type: ignore[import-not-found]
-    except ImportError:
-        return DEFAULT_DCGM_COUNTERS
+    from mlinfra.catalog.dcgm import exported_metric_names
+
     return frozenset(exported_metric_names())
 
 

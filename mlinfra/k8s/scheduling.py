@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -55,10 +55,10 @@ class Flavor:
 
     def capacity(self) -> dict[str, Decimal]:
         """The flavor's pools together at max nodes."""
-        total: Counter[str] = Counter()
+        total: defaultdict[str, Decimal] = defaultdict(Decimal)
         for pool in self.pools:
             for k, v in pool_capacity(pool).items():
-                total[k] += v  # type: ignore[assignment]
+                total[k] += v
         return dict(total)
 
 
@@ -101,7 +101,7 @@ def team_quotas(env: EnvironmentSpec, cluster: ClusterSpec, pools: list[Resolved
     if not idle:
         return out
     flavors = cluster_flavors(env, cluster, pools)
-    used: dict[tuple[str, str], Decimal] = Counter()  # type: ignore[assignment]
+    used: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for team in teams:
         for quota in team.quotas:
             for resource, value in quota.resources.items():

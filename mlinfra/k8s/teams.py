@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ def team_ceiling(team: TeamSpec, quotas: list[QuotaSpec], flavors: dict[str, Fla
     Without a cohort that is the nominal quota; in a cohort without a borrowing limit it is the flavor's
     whole capacity.
     """
-    total: Counter[str] = Counter()
+    total: defaultdict[str, Decimal] = defaultdict(Decimal)
     for quota in quotas:
         flavor = flavors.get(quota.flavor)
         capacity = flavor.capacity() if flavor else {}
@@ -51,7 +51,7 @@ def team_ceiling(team: TeamSpec, quotas: list[QuotaSpec], flavors: dict[str, Fla
                 most = nominal + parse_quantity(quota.borrowing_limit[resource])
             else:
                 most = max(capacity.get(resource, nominal), nominal)
-            total[resource] += most  # type: ignore[assignment]
+            total[resource] += most
     return dict(total)
 
 

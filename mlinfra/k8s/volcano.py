@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -76,10 +76,10 @@ def _fmt(resource: str, value: Decimal) -> int | str:
 
 
 def _sum(quotas: list[QuotaSpec], part: str) -> dict[str, Decimal]:
-    total: Counter[str] = Counter()
+    total: defaultdict[str, Decimal] = defaultdict(Decimal)
     for quota in quotas:
         for resource, value in getattr(quota, part).items():
-            total[resource] += parse_quantity(value)  # type: ignore[assignment]
+            total[resource] += parse_quantity(value)
     return dict(total)
 
 

@@ -50,7 +50,8 @@ def object_label(obj: Any, path_namespace: str | None = None) -> str:
     """`Kind/namespace/name`, with `_cluster` as the namespace of cluster-scoped objects."""
     if not isinstance(obj, dict):
         return "?/?/?"
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
     namespace = meta.get("namespace") or path_namespace or CLUSTER_DIR
     return f"{obj.get('kind', '?')}/{namespace}/{meta.get('name') or meta.get('generateName') or '?'}"
 
@@ -141,7 +142,8 @@ class Validator:
 
     @staticmethod
     def _scope(obj: dict[str, Any], kind: str, namespaced: bool, path_namespace: str | None, add: Any) -> None:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
         namespace = meta.get("namespace")
         if namespaced and not namespace and not path_namespace:
             add(("metadata", "namespace"), f"{kind} is namespaced: set metadata.namespace (or render it under a "

@@ -45,6 +45,11 @@ class EndpointAccess(SpecModel):
     )
 
 
+ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# The API server and the audit trail, plus the authenticator for who-was-who with IAM (what CIS asks for).
+DEFAULT_CONTROL_PLANE_LOGS: tuple[ControlPlaneLog, ...] = ("api", "audit", "authenticator")
+
+
 class KarpenterSpec(SpecModel):
     """How Karpenter runs on an EKS cluster that has `provisioner: karpenter` pools."""
 
@@ -91,8 +96,8 @@ class ClusterSpec(SpecModel):
         default_factory=lambda: EndpointAccess(),
         description="API endpoint access of a created cluster. Default: private endpoint only.",
     )
-    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator"],
+    control_plane_logs: list[ControlPlaneLog] = Field(
+        default_factory=lambda: list(DEFAULT_CONTROL_PLANE_LOGS),
         description="EKS control-plane log types sent to CloudWatch. Default: api, audit, authenticator.",
     )
     karpenter: KarpenterSpec = Field(

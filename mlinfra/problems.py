@@ -16,7 +16,8 @@ class Problem:
     severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message} (got {_show(self.value)})"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{prefix}{self.path}: {self.message} (got {_show(self.value)})"
 
 
 def _show(value: Any) -> str:

@@ -6,7 +6,9 @@ from mlinfra.k8s.scheduling import queue_name
 from mlinfra.platform import Platform
 from mlinfra.spec import load_environment
 
-spec = load_environment(pulumi.Config("mlinfra").require_object("platform"))
+spec = load_environment(
+    pulumi.Config("mlinfra").require_object("platform"), on_warning=lambda p: pulumi.log.warn(str(p))
+)
 platform = Platform("platform", spec)
 pulumi.export("environment", spec.environment)
 pulumi.export("clusters", platform.outputs["clusters"])

@@ -9,7 +9,9 @@ from mlinfra.spec import load_environment
 from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, LABEL_POOL
 
 config = pulumi.Config()
-spec = load_environment(pulumi.Config("mlinfra").require_object("platform"))
+spec = load_environment(
+    pulumi.Config("mlinfra").require_object("platform"), on_warning=lambda p: pulumi.log.warn(str(p))
+)
 platform = Platform("platform", spec)
 ctx = platform.contexts["gke"]
 pool = next(p for p in ctx.pools if p.name == "h100-mig")

@@ -8,7 +8,9 @@ from mlinfra.spec import load_environment
 from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT
 
 config = pulumi.Config()
-spec = load_environment(pulumi.Config("mlinfra").require_object("platform"))
+spec = load_environment(
+    pulumi.Config("mlinfra").require_object("platform"), on_warning=lambda p: pulumi.log.warn(str(p))
+)
 platform = Platform("platform", spec)
 ctx = platform.contexts["eks"]
 team = spec.scheduling.teams[0]

@@ -94,11 +94,15 @@ def check_cloud_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterato
                           "them; set karpenter.interruption_queue: true")
     # GKE pools have one machine type by design; EC2 spot capacity is pooled per instance type. A Karpenter
     # pool without named types may use every type with its GPU name and count.
+    # Only worth saying when the catalog has another size with the same GPUs (8x H100 comes only as p5.48xlarge).
     karpenter_picks = pool.provisioner == "karpenter" and not pool.instance_types
     if cluster.cloud == "aws" and pool.spot and not karpenter_picks and len(resolved.instance_types) == 1:
-        yield Problem(path_join(base, "instance_types"), resolved.instance_types[0],
-                      "a spot GPU pool with one instance type is often out of capacity; list several types "
-                      "with the same GPU", severity="warning")
+        alternatives = [t.name for t in catalog.aws_instance_types_for(resolved.gpu.name, resolved.gpus_per_node)
+                        if t.name not in resolved.instance_types]
+        if alternatives:
+            yield Problem(path_join(base, "instance_types"), resolved.instance_types[0],
+                          "a spot GPU pool with one instance type is often out of capacity; add others with the "
+                          f"same GPUs: {', '.join(alternatives)}", severity="warning")
 
 
 def _check_gke_native_pool(resolved: ResolvedPool, base: str) -> Iterator[Problem]:

@@ -296,6 +296,7 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     """
     from mlinfra.offline.diff import capacity_json
     from mlinfra.offline.summary import resources_markdown, summary_markdown
+    from mlinfra.problems import Problem
     from mlinfra.spec import load_environment
 
     root = project_dir or project_root()
@@ -303,10 +304,14 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     # A platform stack is checked before its program runs; a project without `mlinfra:platform`
     # (a team stack) is rendered as it is.
     platform = config.platform()
-    env = load_environment(platform) if platform is not None else None
+    warnings: list[Problem] = []
+    env = load_environment(platform, on_warning=warnings.append) if platform is not None else None
     registrations = run_program(program_path(root), config, offline_stack_outputs(root))
     files = build_render(registrations)
-    summary = summary_markdown(env, registrations) if env is not None else resources_markdown(config, registrations)
+    if env is not None:
+        summary = summary_markdown(env, registrations, warnings)
+    else:
+        summary = resources_markdown(config, registrations)
     files["summary.md"] = summary
     if env is not None:
         files["capacity.json"] = capacity_json(env)
@@ -326,7 +331,7 @@ def render_environment(
 
     from mlinfra.spec import load_environment
 
-    env = load_environment(platform)
+    env = load_environment(platform, on_warning=None)
     values = {"mlinfra:platform": _json.dumps(platform), **(extra_config or {})}
     config = StackConfig("mlinfra", stack, values, [])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from mlinfra.problems import Problem
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool, cluster_mig_strategy, resolve_cluster_pools
 
@@ -33,9 +34,15 @@ def _types(pool: ResolvedPool) -> str:
     return ", ".join(pool.instance_types) if pool.instance_types else str(pool.machine_type)
 
 
-def summary_markdown(env: EnvironmentSpec, registrations: list[Any] | None = None) -> str:
-    """The summary of one environment; `registrations` adds resource counts per type."""
-    lines = [f"# mlinfra environment `{env.environment}`", "", "## Clusters", ""]
+def summary_markdown(
+    env: EnvironmentSpec, registrations: list[Any] | None = None, warnings: list[Problem] | None = None
+) -> str:
+    """The summary of one environment; `registrations` adds resource counts per type, `warnings` the spec's
+    warnings (they do not stop a deployment, so the summary is where a reviewer sees them)."""
+    lines = [f"# mlinfra environment `{env.environment}`", ""]
+    if warnings:
+        lines += ["## Warnings", "", *(f"- `{w.path}`: {w.message}" for w in warnings), ""]
+    lines += ["## Clusters", ""]
     lines += _table(
         ["cluster", "cloud", "region", "created", "scheduler", "MIG strategy", "pools"],
         [

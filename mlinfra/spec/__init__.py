@@ -6,6 +6,8 @@ collecting every field error and every cross-layer problem into one `SpecError` 
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,8 +38,22 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
     return problems
 
 
-def load_environment(config: Any, *, raise_on_error: bool = True) -> EnvironmentSpec:
-    """Parse and check one environment; raise `SpecError` listing every problem when it is inconsistent."""
+class SpecWarning(UserWarning):
+    """A problem worth a look that does not stop the environment (a spot pool with one instance type)."""
+
+
+def _warn(problem: Problem) -> None:
+    warnings.warn(str(problem), SpecWarning, stacklevel=3)
+
+
+def load_environment(
+    config: Any, *, raise_on_error: bool = True, on_warning: Callable[[Problem], None] | None = _warn
+) -> EnvironmentSpec:
+    """Parse and check one environment; raise `SpecError` listing every problem when it is inconsistent.
+
+    Warnings go to `on_warning` (default: Python's `warnings` as `SpecWarning`; a stack program passes
+    `pulumi.log.warn` so they show in the preview). Pass None to drop them.
+    """
     from mlinfra.checks import run_checks
 
     try:
@@ -47,6 +63,10 @@ def load_environment(config: Any, *, raise_on_error: bool = True) -> Environment
     problems = run_checks(env)
     if raise_on_error and any(p.severity == "error" for p in problems):
         raise SpecError(problems)
+    if on_warning is not None:
+        for problem in problems:
+            if problem.severity == "warning":
+                on_warning(problem)
     return env
 
 
@@ -63,6 +83,7 @@ __all__ = [
     "Problem",
     "SchedulingSpec",
     "SpecError",
+    "SpecWarning",
     "Taint",
     "TeamSpec",
     "TimeSlicingSpec",

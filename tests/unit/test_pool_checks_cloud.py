@@ -164,23 +164,29 @@ def test_gke_native_time_slicing_on_mig_is_refused_once_with_the_gke_reason():
     assert "time-slicing MIG devices needs the operator's device plugin" in at_path[0].message
 
 
+L4X4 = {"name": "l4x4", "gpu": "L4-24GB", "gpus_per_node": 4, "max_nodes": 2, "spot": True,
+        "instance_types": ["g6.12xlarge"]}
 WARNINGS = [
-    ("managed spot pool with one instance type", eks(pool(H100, spot=True)), "clusters[0].pools[0].instance_types",
-     "p5.48xlarge"),
-    ("Karpenter spot pool pinned to one type",
-     eks(pool(H100, provisioner="karpenter", spot=True, instance_types=["p5.48xlarge"])),
-     "clusters[0].pools[0].instance_types", "p5.48xlarge"),
+    ("managed spot pool with one instance type", eks(L4X4), "clusters[0].pools[0].instance_types",
+     "g6.12xlarge", "add others with the same GPUs: g6.24xlarge"),
+    ("Karpenter spot pool pinned to one type", eks(pool(L4X4, provisioner="karpenter")),
+     "clusters[0].pools[0].instance_types", "g6.12xlarge", "add others with the same GPUs: g6.24xlarge"),
 ]
 
 
-@pytest.mark.parametrize(("case", "spec", "path", "value"), WARNINGS, ids=[c[0] for c in WARNINGS])
-def test_single_type_spot_pools_load_with_a_warning(case, spec, path, value):
-    env = load_environment(spec)
-    problems = run_checks(env)
+@pytest.mark.parametrize(("case", "spec", "path", "value", "text"), WARNINGS, ids=[c[0] for c in WARNINGS])
+def test_single_type_spot_pools_load_with_a_warning(case, spec, path, value, text):
+    problems = run_checks(load_environment(spec, on_warning=None))
     warnings = [p for p in problems if p.severity == "warning" and p.path == path]
     assert [p.value for p in warnings] == [value]
-    assert "often out of capacity; list several types" in warnings[0].message
+    assert "often out of capacity" in warnings[0].message and text in warnings[0].message
     assert not [p for p in problems if p.severity == "error"]
+
+
+def test_no_warning_when_the_one_type_is_the_only_one_with_those_gpus():
+    # 8x H100 comes only as p5.48xlarge: there is nothing to add.
+    problems = run_checks(load_environment(eks(pool(H100, spot=True, gpus_per_node=8)), on_warning=None))
+    assert [p for p in problems if p.severity == "warning"] == []
 
 
 def test_spot_pool_with_several_types_has_no_warning():

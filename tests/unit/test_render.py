@@ -142,3 +142,31 @@ def test_build_render_places_manifests_and_helm_releases_by_cluster():
         "chart": "kueue", "repository": "oci://x", "version": "0.19.2", "namespace": "kueue-system",
         "values": {"a": 1},
     }
+
+
+def test_spec_warnings_reach_the_summary_and_the_preview_log(tmp_path):
+    platform = {"environment": "w", "clusters": [{
+        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "network": {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]},
+        "pools": [{"name": "l4-spot", "instance_types": ["g6.12xlarge"], "max_nodes": 2, "spot": True}]}]}
+    project = _project_with(tmp_path, platform)
+    result = subprocess.run([*MLINFRA, "render", "--stack", "bad", "--project", str(project),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert ("## Warnings\n\n- `clusters[0].pools[0].instance_types`: a spot GPU pool with one instance type"
+            in result.stdout)
+    # The stack program logs it through pulumi.log.warn, which is what `pulumi preview` shows.
+    assert "warning: clusters[0].pools[0].instance_types: a spot GPU pool" in result.stderr
+
+
+def test_load_environment_emits_warnings_as_python_warnings_by_default():
+    from mlinfra.spec import SpecWarning, load_environment
+
+    platform = {"environment": "w", "clusters": [{
+        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "pools": [{"name": "p", "instance_types": ["g6.12xlarge"], "max_nodes": 1, "spot": True}]}]}
+    with pytest.warns(SpecWarning, match="spot GPU pool with one instance type"):
+        load_environment(platform)
+    seen = []
+    load_environment(platform, on_warning=seen.append)
+    assert [p.path for p in seen] == ["clusters[0].pools[0].instance_types"]

@@ -48,3 +48,17 @@ class ClusterContext:
             providers={"kubernetes": self.k8s_provider},
             depends_on=[d for d in depends_on if d is not None],
         )
+
+
+def cloud_cluster(env: EnvironmentSpec, cluster: ClusterSpec) -> tuple[str, pulumi.Output[str] | None]:
+    """The cloud's name of a cluster and, when it is referenced rather than created, its kubeconfig.
+
+    Created clusters are named `<environment>-<cluster>`, so two environments in one account never collide;
+    a referenced cluster keeps its own name and reads its kubeconfig from the stack's secret config.
+    """
+    import pulumi
+
+    if cluster.existing is None:
+        return f"{env.environment}-{cluster.name}", None
+    kubeconfig = pulumi.Config("mlinfra").require_secret(cluster.existing.kubeconfig_secret)
+    return cluster.existing.name, kubeconfig

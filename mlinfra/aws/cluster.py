@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.context import cloud_cluster
 from mlinfra.spec.clusters import ClusterSpec, KarpenterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool
@@ -248,11 +249,7 @@ def _system_node_group(
 
 def eks_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[ResolvedPool]) -> EksClusterArgs:
     """The `EksCluster` inputs a cluster spec asks for."""
-    existing = None
-    name: str = f"{env.environment}-{spec.name}"
-    if spec.existing is not None:
-        existing = pulumi.Config("mlinfra").require_secret(spec.existing.kubeconfig_secret)
-        name = spec.existing.name
+    name, existing = cloud_cluster(env, spec)
     return EksClusterArgs(
         cluster_name=name,
         region=spec.region,

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.context import cloud_cluster
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool
@@ -165,11 +166,7 @@ class GkeCluster(pulumi.ComponentResource):
 
 def gke_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[ResolvedPool]) -> GkeClusterArgs:
     """The `GkeCluster` inputs a cluster spec asks for."""
-    existing = None
-    name: str = f"{env.environment}-{spec.name}"
-    if spec.existing is not None:
-        existing = pulumi.Config("mlinfra").require_secret(spec.existing.kubeconfig_secret)
-        name = spec.existing.name
+    name, existing = cloud_cluster(env, spec)
     return GkeClusterArgs(
         cluster_name=name,
         region=spec.region,

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from mlinfra.offline.render_text import dump_json, dump_yaml
+
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
@@ -160,56 +162,6 @@ def run_program(
     return monitor.registrations
 
 
-# PyYAML's emitter folds long scalars at `width` (80): a scalar with a space can break once its line passes
-# that column, and a double-quoted one (newlines, control or non-ASCII characters) after an escape too.
-# libyaml escapes those folds differently, but for documents where no scalar can fold both emitters give the
-# same bytes, and libyaml is ~10x faster. So such documents go to libyaml and every other one to PyYAML.
-_YAML_WIDTH = 80
-_FAST_DUMPER = getattr(yaml, "CSafeDumper", None)
-
-
-def _unfoldable(value: Any, column: int = 0) -> bool:
-    """True when no scalar of `value` can be folded: each fits its line even at a generous indent."""
-    if isinstance(value, dict):
-        return all(
-            _scalar_fits(k, column)
-            and _unfoldable(v, column + 4 if isinstance(v, (dict, list)) else column + len(str(k)) + 4)
-            for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return all(_unfoldable(v, column + 4) for v in value)
-    return _scalar_fits(value, column)
-
-
-def _scalar_fits(value: Any, column: int) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not (value and value.isascii() and value.isprintable()):
-        return False  # an empty key is a complex key (`? ''`) to PyYAML, a plain one to libyaml
-    return " " not in value or column + len(value) + 2 < _YAML_WIDTH
-
-
-def dump_yaml(doc: Any, cache: dict[str, str] | None = None) -> str:
-    """`yaml.safe_dump(doc, sort_keys=True)`, byte for byte, faster.
-
-    `cache` (keyed by the document's canonical JSON) reuses the text of a document already dumped in the same
-    render: every cluster carries the same dashboards, alert rules and chart values.
-    """
-    key = None
-    if cache is not None:
-        try:
-            key = json.dumps(doc, sort_keys=True)
-        except (TypeError, ValueError):
-            key = None
-        if key is not None and key in cache:
-            return cache[key]
-    dumper = _FAST_DUMPER if _FAST_DUMPER is not None and _unfoldable(doc) else yaml.SafeDumper
-    text = yaml.dump(doc, Dumper=dumper, sort_keys=True)
-    if key is not None and cache is not None:
-        cache[key] = text
-    return text
-
-
 def _provider_names(registrations: list[Any]) -> dict[str, str]:
     names = {}
     for r in registrations:
@@ -230,7 +182,6 @@ def build_render(registrations: list[Any]) -> dict[str, Any]:
     names_by_urn = {r.urn: r.name for r in registrations}
     resources = []
     files: dict[str, str] = {}
-    dumped: dict[str, str] = {}
     for r in registrations:
         inputs = clean(r.inputs)
         provider = providers.get(r.provider_ref)
@@ -255,14 +206,14 @@ def build_render(registrations: list[Any]) -> dict[str, Any]:
                 "namespace": inputs.get("namespace"),
                 "values": inputs.get("values") or {},
             }
-            files[f"helm/{cluster}/{release}.yaml"] = dump_yaml(doc, dumped)
+            files[f"helm/{cluster}/{release}.yaml"] = dump_yaml(doc)
         elif "kind" in inputs and "apiVersion" in inputs:
             meta = inputs.get("metadata") or {}
             name = meta.get("name") or r.name
             namespace = meta.get("namespace") or "_cluster"
-            files[f"manifests/{cluster}/{namespace}/{inputs['kind']}-{name}.yaml"] = dump_yaml(inputs, dumped)
+            files[f"manifests/{cluster}/{namespace}/{inputs['kind']}-{name}.yaml"] = dump_yaml(inputs)
     resources.sort(key=lambda x: (x["type"], x["name"], x["parent"] or ""))
-    files["resources.json"] = json.dumps(resources, indent=1, sort_keys=True) + "\n"
+    files["resources.json"] = dump_json(resources) + "\n"
     return files
 
 

@@ -25,7 +25,8 @@ _PUNCT = list("-_.:/#'\"{}[],&*!|>%@`?=~")
 _AWKWARD = st.sampled_from(list("abcdefghij xyz") + _PUNCT + ["\n", "\t", "é", "日", "\x85", "\ufeff"])
 _MANIFEST = st.sampled_from(list("abcdefghij xyz0123456789") + _PUNCT + ["\n", "\n"])
 _LOOKALIKES = ["true", "no", "null", "~", "1e3", "0x1F", "08", "1.0", "-", "", " lead", "trail ", "a: b"]
-_BLOCKS = ["x\n", "x\n\n", "\n", " x\ny\n", "x \ny", "- a\n- b\n", "#c\n", "a\n\n\nb\n", "  \n", "\n\nx", "{\n \"a\": 1\n}"]
+_BLOCKS = ["x\n", "x\n\n", "\n", " x\ny\n", "x \ny", "- a\n- b\n", "#c\n", "a\n\n\nb\n", "  \n", "\n\nx",
+           "{\n \"a\": 1\n}"]
 
 
 def _text(alphabet: st.SearchStrategy[str], extra: list[str]) -> st.SearchStrategy[str]:

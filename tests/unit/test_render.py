@@ -104,6 +104,26 @@ def test_render_environment_renders_a_spec_dict_in_process():
     assert accelerator["gpuPartitionSize"] == "1g.10gb"
 
 
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_run_program_leaves_the_collector_as_the_caller_had_it(collector_on):
+    # `mlinfra render` turns the collector off for the whole command; a run must not turn it back on (the
+    # deferred collection would then cost what turning it off saves). Library callers keep theirs on.
+    import gc
+
+    from mlinfra.offline.render import StackConfig, run_program
+
+    was = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        import pulumi
+
+        records = run_program(lambda: pulumi.ComponentResource("t:i:C", "c"), StackConfig("p", "s", {}, []))
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert [r.type for r in records] == ["t:i:C"]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

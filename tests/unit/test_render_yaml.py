@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlinfra.offline.render_text import both_emitters_agree, dump_json, dump_yaml, reference_dump
+from mlinfra.offline.render_text import both_emitters_agree, dump_json, dump_yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from check_yaml_identity import AWKWARD_DOCS, MANIFEST_DOCS, check  # noqa: E402

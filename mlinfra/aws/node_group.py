@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,40 @@ def node_group_args(pool: ResolvedPool, driver: str) -> dict[str, Any]:
     }
 
 
+AUTOSCALER_TEMPLATE = catalog.AUTOSCALER_NODE_TEMPLATE_TAG
+
+
+def autoscaler_template_tags(pool: ResolvedPool) -> dict[str, str]:
+    """ASG tags that tell the cluster autoscaler what a node of `pool` looks like while the group has none.
+
+    A managed node group scaled to zero has no node for the autoscaler to copy, so it builds a template node from
+    the instance type and these tags. The instance type gives CPU, memory and whole GPUs; the tags add the
+    pool's labels and taints (pods select and tolerate those) and the extended resources the device plugin will
+    advertise: MIG slices and shared GPUs are counted differently from the instance's GPUs, and without them a
+    pending pod asking for `nvidia.com/mig-1g.10gb` would never scale the pool up. The same role the NodeOverlay
+    plays for Karpenter pools.
+    """
+    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in pool.labels.items()}
+    tags.update({f"{AUTOSCALER_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{t['effect']}" for t in pool.taints})
+    tags.update({f"{AUTOSCALER_TEMPLATE}/resources/{k}": str(v) for k, v in pool.resources_per_node().items()})
+    return dict(sorted(tags.items()))
+
+
+def _autoscaling_group_name(resources: Sequence[Any] | None) -> str:
+    """The name of the Auto Scaling group EKS created for a managed node group (one per group)."""
+    for resource in resources or []:
+        for group in resource.autoscaling_groups or []:
+            if group.name:
+                return str(group.name)
+    raise ValueError("the managed node group reports no Auto Scaling group to tag for the cluster autoscaler")
+
+
+def _tag_resource_name(name: str, key: str) -> str:
+    """A stable child name per tag key: adding a label does not rename the other tags' resources."""
+    suffix = key[len(AUTOSCALER_TEMPLATE) + 1:]
+    return f"{name}-ca-" + "".join(c if c.isalnum() or c in "-." else "-" for c in suffix)
+
+
 @dataclass
 class EksGpuNodeGroupArgs:
     """Inputs of `EksGpuNodeGroup`."""
@@ -133,4 +168,15 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
             **ng,
         )
         self.node_group_name = self.node_group.node_group_name
+        # EKS does not copy node group tags to the group's ASG; the autoscaler reads the ASG, so tag it directly.
+        from pulumi_aws import autoscaling
+
+        asg_name = self.node_group.resources.apply(_autoscaling_group_name)
+        for key, value in autoscaler_template_tags(args.pool).items():
+            autoscaling.Tag(
+                _tag_resource_name(name, key),
+                autoscaling_group_name=asg_name,
+                tag={"key": key, "value": value, "propagate_at_launch": False},
+                opts=child,
+            )
         self.register_outputs({"node_group_name": self.node_group_name})

@@ -122,6 +122,11 @@ def _build_gpus() -> dict[str, GpuModel]:
     return gpus
 
 
+# The cluster autoscaler reads these ASG tags to build a template node for a group with no nodes (its AWS
+# README, "scaling a node group to 0"); an Auto Scaling group tag key is at most 128 characters.
+AUTOSCALER_NODE_TEMPLATE_TAG = "k8s.io/cluster-autoscaler/node-template"
+ASG_TAG_KEY_MAX = 128
+
 GPU_MODELS: dict[str, GpuModel] = _build_gpus()
 AWS_INSTANCE_TYPES: dict[str, AwsInstanceType] = {r[0]: AwsInstanceType(*r) for r in _aws_data.AWS_ROWS}
 GCP_ACCELERATOR_TYPES: dict[str, GcpAcceleratorType] = {

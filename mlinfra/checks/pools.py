@@ -186,6 +186,22 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
     for k, taint in enumerate(pool.taints):
         if not LABEL_KEY_RE.match(taint.key):
             yield Problem(path_join(base, "taints", k, "key"), taint.key, "not a valid taint key")
+    if cluster.cloud == "aws" and pool.provisioner == "managed":
+        yield from _check_autoscaler_tag_keys(pool, base)
+
+
+def _check_autoscaler_tag_keys(pool: PoolSpec, base: str) -> Iterator[Problem]:
+    """Managed node groups carry each label and taint as a cluster-autoscaler ASG tag, whose key has a limit."""
+    template, limit = catalog.AUTOSCALER_NODE_TEMPLATE_TAG, catalog.ASG_TAG_KEY_MAX
+    for kind, keys, path in (("label", list(pool.labels), "labels"),
+                             ("taint", [t.key for t in pool.taints], "taints")):
+        for k, key in enumerate(keys):
+            tag = f"{template}/{kind}/{key}"
+            if len(tag) > limit:
+                yield Problem(path_join(base, path) if kind == "label" else path_join(base, path, k, "key"), key,
+                              f"too long for a managed node group: its cluster-autoscaler tag `{tag}` has "
+                              f"{len(tag)} characters, Auto Scaling allows {limit} "
+                              f"(keys up to {limit - len(template) - len(kind) - 2} characters)")
 
 
 def _check_sharing(pool: PoolSpec, base: str) -> Iterator[Problem]:

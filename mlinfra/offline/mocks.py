@@ -43,6 +43,9 @@ def _outputs_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     elif type_ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         url = str(inputs.get("url", "")).removeprefix("https://")
         out["arn"] = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}"
+    elif type_ == "aws:eks/nodeGroup:NodeGroup":
+        group = f"eks-{name}-{_hash(name)}"
+        out["resources"] = [{"autoscalingGroups": [{"name": group}], "remoteAccessSecurityGroupId": ""}]
     elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
         out.update(id=f"lt-{_hash(name)}", latestVersion=1)
     elif type_ == "aws:kms/key:Key":

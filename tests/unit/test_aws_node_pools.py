@@ -188,6 +188,46 @@ def test_managed_node_groups(rich):
     assert not [r for r in rich if r["type"] == "aws:eks/nodeGroup:NodeGroup" and r["name"].startswith("eks-k-")]
 
 
+def test_autoscaler_template_tags_describe_a_node_of_the_pool():
+    p = resolved({"name": "m", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 1,
+                  "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 2}},
+                  "labels": {"team": "vision"}, "taints": [{"key": "dedicated", "value": "vision"}]})
+    tags = node_group.autoscaler_template_tags(p)
+    prefix = "k8s.io/cluster-autoscaler/node-template/"
+    assert tags[prefix + "label/mlinfra.io/pool"] == "m"
+    assert tags[prefix + "label/team"] == "vision"
+    assert tags[prefix + "taint/nvidia.com/gpu"] == "present:NoSchedule"
+    assert tags[prefix + "taint/dedicated"] == "vision:NoSchedule"
+    # Mixed MIG: what the device plugin will advertise, per profile, not the instance's 8 GPUs.
+    assert {k: v for k, v in tags.items() if "/resources/" in k} == {
+        prefix + "resources/nvidia.com/mig-1g.10gb": "16", prefix + "resources/nvidia.com/mig-2g.20gb": "8",
+        prefix + "resources/nvidia.com/mig-3g.40gb": "8"}
+    shared = resolved({"name": "s", "gpu": "L4-24GB", "max_nodes": 1,
+                       "time_slicing": {"replicas": 4, "rename_by_default": True}})
+    assert node_group.autoscaler_template_tags(shared)[prefix + "resources/nvidia.com/gpu.shared"] == "4"
+
+
+def test_managed_node_groups_tag_their_autoscaling_group_for_scale_from_zero(rich):
+    tags = [r for r in rich if r["type"] == "aws:autoscaling/tag:Tag" and r["parent"] == "eks-l4-spot"]
+    by_key = {t["inputs"]["tag"]["key"]: t["inputs"] for t in tags}
+    ng = one(rich, "aws:eks/nodeGroup:NodeGroup", "eks-l4-spot-ng")["inputs"]
+    p = resolved(RICH["clusters"][0]["pools"][1])
+    assert set(by_key) == set(node_group.autoscaler_template_tags(p))
+    assert len(by_key) == len(ng["labels"]) + len(ng["taints"]) + 1
+    for inputs in by_key.values():
+        # The group EKS created for the node group (from its `resources`), and only the group: nodes already
+        # carry their labels and taints.
+        assert inputs["autoscalingGroupName"].startswith("eks-eks-l4-spot-ng-")
+        assert inputs["tag"]["propagateAtLaunch"] is False
+    assert by_key["k8s.io/cluster-autoscaler/node-template/taint/team"]["tag"]["value"] == "vision:NoSchedule"
+    assert not [r for r in rich if r["type"] == "aws:autoscaling/tag:Tag" and r["parent"].startswith("eks-k-")]
+
+
+def test_a_node_group_without_an_autoscaling_group_fails_clearly():
+    with pytest.raises(ValueError, match="no Auto Scaling group"):
+        node_group._autoscaling_group_name([])
+
+
 def test_karpenter_release_queue_and_rules(rich):
     release = one(rich, "kubernetes:helm.sh/v3:Release", "eks-karpenter-release")
     assert release["provider"] == "eks-k8s"

@@ -99,6 +99,12 @@ INVALID = [
     ("missing field", env({"name": "a", "gpu": "H100-80GB"}), "clusters[0].pools[0].max_nodes",
      "required field is missing"),
     ("bad name", env(pool(H100, name="H100_Pool")), "clusters[0].pools[0].name", "lowercase RFC 1123 name"),
+    ("label too long for the autoscaler tag", env(pool(H100, labels={"a-long-team-domain.example.com/" + "l" * 63: "x"})),
+     "clusters[0].pools[0].labels", "has 140 characters, Auto Scaling allows 128 (keys up to 82 characters)"),
+    ("taint too long for the autoscaler tag",
+     env(pool(H100, taints=[{"key": "a-long-team-domain.example.com/" + "t" * 63, "value": "a"}])),
+     "clusters[0].pools[0].taints[0].key", "its cluster-autoscaler tag `k8s.io/cluster-autoscaler/node-template/"
+     "taint/a-long-team-domain.example.com/"),
     ("bad cloud", env(clusters=[{"name": "c", "cloud": "azure", "region": "r"}]), "clusters[0].cloud",
      "Input should be 'aws' or 'gcp'"),
 ]

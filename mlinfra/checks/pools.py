@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ from mlinfra.spec.base import LABEL_KEY_RE, LABEL_VALUE_RE
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
+
+ZONE_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
 
 
 def _choices(names: list[str]) -> str:
@@ -188,6 +191,25 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
             yield Problem(path_join(base, "taints", k, "key"), taint.key, "not a valid taint key")
     if cluster.cloud == "aws" and pool.provisioner == "managed":
         yield from _check_autoscaler_tag_keys(pool, base)
+    yield from _check_zones(cluster, pool, base)
+
+
+def _check_zones(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:
+    """A pool's zones: GCP only, in the cluster's region, each once."""
+    if not pool.zones:
+        return
+    if cluster.cloud != "gcp":
+        yield Problem(path_join(base, "zones"), pool.zones,
+                      "zones is for GCP pools (the node pool's node_locations); an EKS pool runs in the zones of "
+                      "the cluster's subnets")
+        return
+    for k, zone in enumerate(pool.zones):
+        if not ZONE_RE.match(zone) or not zone.startswith(f"{cluster.region}-"):
+            yield Problem(path_join(base, "zones", k), zone,
+                          f"not a zone of the cluster's region {cluster.region} (expected {cluster.region}-<letter>,"
+                          f" for example {cluster.region}-a)")
+        elif zone in pool.zones[:k]:
+            yield Problem(path_join(base, "zones", k), zone, "listed twice")
 
 
 def _check_autoscaler_tag_keys(pool: PoolSpec, base: str) -> Iterator[Problem]:

@@ -115,18 +115,26 @@ def node_pool_args(
     }
     if driver == "operator":
         node_config["image_type"] = OPERATOR_DRIVER_IMAGE
-    return GkeGpuNodePoolArgs(
-        cluster=cluster,
-        location=location,
-        project=project,
-        node_pool={
-            # Per zone at creation; the autoscaler then holds the pool within its total bounds.
-            "initial_node_count": spec.min_nodes,
-            "autoscaling": autoscaling(pool),
-            "management": {"auto_repair": True, "auto_upgrade": True},
-            "node_config": node_config,
-        },
-    )
+    node_pool: dict[str, Any] = {
+        "initial_node_count": initial_node_count(pool),
+        "autoscaling": autoscaling(pool),
+        "management": {"auto_repair": True, "auto_upgrade": True},
+        "node_config": node_config,
+    }
+    if spec.zones:
+        node_pool["node_locations"] = list(spec.zones)
+    return GkeGpuNodePoolArgs(cluster=cluster, location=location, project=project, node_pool=node_pool)
+
+
+def initial_node_count(pool: ResolvedPool) -> int:
+    """GKE's `initial_node_count`, which is per zone: enough in each of the pool's zones to reach `min_nodes`.
+
+    With `zones` named that is `ceil(min_nodes / len(zones))`. Without them the pool takes the cluster's zones,
+    which are not known before the cluster exists, and `min_nodes` per zone is the only safe choice: the pool
+    starts with at least `min_nodes` and the autoscaler, which holds the total bounds, removes the rest.
+    """
+    zones = len(pool.spec.zones)
+    return -(-pool.spec.min_nodes // zones) if zones else pool.spec.min_nodes
 
 
 class GkeGpuNodePool(pulumi.ComponentResource):

@@ -102,6 +102,12 @@ class PoolSpec(SpecModel):
         description="EKS node image (AWS). `al2023`: Amazon Linux 2023, the NVIDIA variant when the cloud owns "
         "the driver; `bottlerocket`: Bottlerocket NVIDIA. Default: al2023.",
     )
+    zones: list[str] = Field(
+        default_factory=list,
+        description="Zones of the cluster's region the pool's nodes run in (GCP: the node pool's "
+        "`node_locations`). GPU models are offered in some zones of a region only; name those. Default: the "
+        "cluster's zones.",
+    )
     secure_boot: bool | None = Field(
         default=None,
         description="Shielded-VM secure boot (GCP). Default: on, off when the GPU operator compiles the driver "

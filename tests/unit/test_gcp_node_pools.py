@@ -142,6 +142,27 @@ def test_autoscaling_bounds_are_pool_totals(rich, pool, expected):
     assert "minNodeCount" not in inputs["autoscaling"] and "maxNodeCount" not in inputs["autoscaling"]
 
 
+ZONES = [
+    # (zones, min_nodes, node_locations, initial_node_count per zone)
+    ([], 0, None, 0),
+    ([], 2, None, 2),  # the cluster's zones are unknown before it exists: min_nodes per zone, trimmed later
+    (["us-central1-a", "us-central1-c"], 3, ["us-central1-a", "us-central1-c"], 2),
+    (["us-central1-b"], 3, ["us-central1-b"], 3),
+    (["us-central1-a", "us-central1-b", "us-central1-c"], 1, ["us-central1-a", "us-central1-b", "us-central1-c"], 1),
+]
+
+
+@pytest.mark.parametrize(("zones", "min_nodes", "locations", "initial"), ZONES)
+def test_zones_become_node_locations_and_the_initial_count_reaches_min_nodes(zones, min_nodes, locations, initial):
+    spec = {"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "min_nodes": min_nodes,
+            "max_nodes": 6, "zones": zones}
+    inputs = node_pool(resources(gke_spec(spec)), "l4")["inputs"]
+    assert inputs.get("nodeLocations") == locations
+    assert inputs["initialNodeCount"] == initial
+    assert initial * max(len(zones), 1) >= min_nodes
+    assert inputs["autoscaling"]["totalMinNodeCount"] == min_nodes
+
+
 def test_operator_owned_driver_disables_gke_installation_and_secure_boot():
     res = resources(gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1}, gpu_operator={"driver": "operator"}))
     config = node_pool(res, "l4")["inputs"]["nodeConfig"]

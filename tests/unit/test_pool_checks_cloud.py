@@ -60,6 +60,7 @@ VALID = [
     ("GKE native: time-sharing", gke(pool(L4, time_slicing={"replicas": 4}))),
     ("GKE native: no operator at all", gke(pool(A3, mig={"profiles": {"1g.10gb": 7}}),
                                            gpu_operator={"enabled": False})),
+    ("GKE pool in named zones", gke(pool(L4, zones=["us-central1-a", "us-central1-c"]))),
     ("existing EKS cluster", {"environment": "t", "clusters": [
         {"name": "eks", "cloud": "aws", "region": "us-east-1", "pools": [pool(H100, provisioner="karpenter")],
          "existing": {"name": "shared", "kubeconfig_secret": "kc"}, "endpoint": {"private": False}}]}),
@@ -142,6 +143,14 @@ INVALID = [
      "clusters[0].karpenter.ami_version", "String should match pattern '^(latest|v\\d{8})$'"),
     ("unknown AMI family", eks(pool(H100, ami_family="ubuntu")), "clusters[0].pools[0].ami_family",
      "Input should be 'al2023' or 'bottlerocket'"),
+    ("zones on EKS", eks(pool(H100, zones=["us-east-1a"])), "clusters[0].pools[0].zones",
+     "zones is for GCP pools"),
+    ("zone of another region", gke(pool(L4, zones=["us-central1-a", "europe-west4-b"])),
+     "clusters[0].pools[0].zones[1]", "not a zone of the cluster's region us-central1 (expected us-central1-<letter>"),
+    ("region instead of zone", gke(pool(L4, zones=["us-central1"])), "clusters[0].pools[0].zones[0]",
+     "not a zone of the cluster's region us-central1"),
+    ("zone listed twice", gke(pool(L4, zones=["us-central1-a", "us-central1-a"])), "clusters[0].pools[0].zones[1]",
+     "listed twice"),
 ]
 
 

@@ -325,7 +325,8 @@ def main() -> int:
     if len(names) >= 2:
         mid, big = rows[names[-2]], rows[names[-1]]
         res_growth = big["resources"] / mid["resources"]
-        for label, key in (("render", "render_s"), ("floor", "floor_s"), ("bare floor", "bare_s")):
+        for label, key in (("render", "render_s"), ("floor", "floor_s"), ("bare floor", "bare_s"),
+                           ("render CPU", "render_cpu_s"), ("floor CPU", "floor_cpu_s")):
             growth = big[key] / mid[key]
             print(f"\n{label} growth {names[-2]} -> {names[-1]}: time x{growth:.2f} for resources x{res_growth:.2f} "
                   f"(time growth / resource growth = {growth / res_growth:.2f}; <= 1.0 is linear or better)", end="")

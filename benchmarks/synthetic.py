@@ -15,6 +15,8 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "small": (1, 5, 5),
     "medium": (4, 25, 40),
     "large": (8, 50, 100),
+    # Not in the default run: twice the large size, to check that growth stays linear past it.
+    "xlarge": (16, 100, 200),
 }
 
 # Pool shapes cycled through per cloud: whole GPUs, MIG, time-slicing, MPS, spot (and Karpenter on AWS).

@@ -18,6 +18,7 @@ from mlinfra.k8s.fluid_objects import (
     helm_values,
     namespace_manifest,
 )
+from mlinfra.k8s.helm import release_source_args
 
 if TYPE_CHECKING:
     from mlinfra.context import ClusterContext
@@ -195,9 +196,7 @@ class Fluid(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             f"{name}-chart",
             name="fluid",
-            chart=args.chart.chart,
-            version=args.chart.version,
-            repository_opts={"repo": args.chart.repository},
+            **release_source_args(args.chart),
             namespace=NAMESPACE,
             create_namespace=False,
             values=args.values,

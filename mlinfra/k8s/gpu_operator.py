@@ -15,6 +15,7 @@ from mlinfra.k8s.gpu_operator_config import (
     helm_values,
     namespace_manifest,
 )
+from mlinfra.k8s.helm import release_source_args
 
 if TYPE_CHECKING:
     from mlinfra.context import ClusterContext
@@ -45,7 +46,7 @@ class GpuOperator(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:gpu_operator:GpuOperator", name, None, opts)
         import pulumi_kubernetes as k8s
-        from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+        from pulumi_kubernetes.helm.v3 import Release
 
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=args.namespace["metadata"], opts=pulumi.ResourceOptions(parent=self)
@@ -63,9 +64,7 @@ class GpuOperator(pulumi.ComponentResource):
         self.release = Release(
             f"{name}-release",
             name=RELEASE,
-            chart=pin.chart,
-            version=pin.version,
-            repository_opts=RepositoryOptsArgs(repo=pin.repository),
+            **release_source_args(pin),
             namespace=args.namespace["metadata"]["name"],
             values=args.values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *maps, *args.after]),

@@ -10,6 +10,7 @@ import pulumi
 from mlinfra.catalog.versions import KUBE_PROMETHEUS_STACK, PROMETHEUS_ADAPTER, ChartPin
 from mlinfra.k8s import namespaces
 from mlinfra.k8s.dashboards import dashboard_configmaps
+from mlinfra.k8s.helm import release_source_args
 from mlinfra.k8s.monitoring_rules import exported_dcgm_metrics, prometheus_rule, rule_groups
 from mlinfra.k8s.prometheus_adapter import adapter_values, gpu_adapter_rules
 from mlinfra.spec.monitoring import MonitoringSpec
@@ -107,15 +108,10 @@ def stack_values(spec: MonitoringSpec, environment: str, cluster: str) -> dict[s
 
 
 def _release_args(pin: ChartPin, release: str, values: Any) -> dict[str, Any]:
-    from pulumi_kubernetes.helm.v3 import RepositoryOptsArgs
-
-    chart = f"{pin.repository}/{pin.chart}" if pin.is_oci else pin.chart
     return dict(
         name=release,
-        chart=chart,
-        version=pin.version,
+        **release_source_args(pin),
         namespace=NAMESPACE,
-        repository_opts=None if pin.is_oci else RepositoryOptsArgs(repo=pin.repository),
         values=values,
         atomic=True,
         timeout=900,

@@ -169,7 +169,9 @@ class Validator:
         if not isinstance(release, dict) or not release.get("chart") or not release.get("version"):
             report.problems.append(Problem(file, label, "$", "a Helm release needs chart, version and values"))
             return report
-        chart = helm_values.find_chart(self.crds_dir.resolve(), str(release["chart"]), str(release["version"]))
+        # An OCI chart reference carries the registry path (`oci://<registry>/<path>/<chart>`): use its last part.
+        chart_name = str(release["chart"]).rsplit("/", 1)[-1]
+        chart = helm_values.find_chart(self.crds_dir.resolve(), chart_name, str(release["version"]))
         if isinstance(chart, str):
             report.not_checked.append(NotChecked(file, label, "$.values", f"values of {release['chart']}", chart))
             return report

@@ -126,7 +126,9 @@ def test_karpenter_objects_validate_strictly_with_cel_rules(renders, upstream, n
 def test_karpenter_helm_values_use_only_chart_keys(renders, upstream):
     _, files = renders["eks-created"]
     release = yaml.safe_load(files["helm/eks/karpenter.yaml"])
-    assert (release["chart"], release["version"]) == ("karpenter", "1.14.1")
+    # An OCI chart: the whole reference in `chart`, no repository (tests/contract/test_helm_release_source.py).
+    assert (release["chart"], release["repository"], release["version"]) == (
+        "oci://public.ecr.aws/karpenter/karpenter", None, "1.14.1")
     defaults = yaml.safe_load((upstream / "karpenter" / "v1.14.1" / "values.yaml").read_text())
 
     def walk(values: dict[str, Any], chart: dict[str, Any], path: str) -> None:

@@ -260,7 +260,9 @@ def test_kueue_release_pins_the_release_image_not_the_charts_staging_one(
     _, files = rendered
     release = yaml.safe_load(files["helm/eks/kueue.yaml"])
     chart = yaml.safe_load((upstream / "kueue" / "v0.19.2" / "Chart.yaml").read_text())
-    assert (release["chart"], release["version"]) == ("kueue", "0.19.2")
+    # An OCI chart: the whole reference in `chart`, no repository (tests/contract/test_helm_release_source.py).
+    assert (release["chart"], release["repository"], release["version"]) == (
+        "oci://registry.k8s.io/kueue/charts/kueue", None, "0.19.2")
     assert release["version"] == chart["version"].lstrip("v")
     image = release["values"]["controllerManager"]["manager"]["image"]
     staging = yaml.safe_load((upstream / "kueue" / "v0.19.2" / "values.yaml").read_text())

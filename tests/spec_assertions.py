@@ -20,3 +20,14 @@ def assert_refused(spec: Any, path: str, text: str) -> list[Problem]:
     assert any(text in p.message for p in matching), [p.message for p in matching]
     assert f"{path}: " in str(info.value)
     return matching
+
+
+# A created cluster's deployers, as the stacks declare them: a VPN's public egress (RFC 5737 documentation
+# range). Tests about other things spread these into their cluster specs so the endpoint check is satisfied.
+DEPLOYERS = {"public_access_cidrs": ["203.0.113.0/24"]}
+# The VPC of a created EKS cluster (required: subnet lookup without it would span every VPC).
+AWS_NETWORK = {"vpc_id": "vpc-0a1b2c3d4e5f60718",
+               "subnet_ids": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]}
+
+# Both, for a created EKS cluster in a test about something else.
+EKS_REACHABLE = {"endpoint": DEPLOYERS, "network": AWS_NETWORK}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +14,9 @@ from mlinfra.spec.clusters import ClusterSpec, KarpenterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool
 
+if TYPE_CHECKING:
+    from pulumi_aws import vpc
+
 # AWS-managed policies every EKS node needs to join the cluster, run the VPC CNI and pull images.
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -22,8 +25,6 @@ NODE_POLICIES = (
 )
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 SYSTEM_INSTANCE_TYPE = "m6i.large"
-# The tag EKS and the AWS load balancer controller use to mark private subnets.
-PRIVATE_SUBNET_TAG = "kubernetes.io/role/internal-elb"
 
 
 def _trust(service: str) -> str:
@@ -49,6 +50,7 @@ class EksClusterArgs:
     subnet_ids: list[str] = field(default_factory=list)
     endpoint_private: bool = True
     endpoint_public_access_cidrs: list[str] = field(default_factory=list)
+    endpoint_private_access_cidrs: list[str] = field(default_factory=list)
     control_plane_logs: list[str] = field(default_factory=lambda: ["api", "audit", "authenticator"])
     existing_kubeconfig: pulumi.Input[str] | None = None
     pools: list[ResolvedPool] = field(default_factory=list)
@@ -83,6 +85,29 @@ def cluster_args(args: EksClusterArgs) -> dict[str, Any]:
     }
 
 
+def endpoint_ingress_args(
+    args: EksClusterArgs, security_group_id: pulumi.Input[str]
+) -> dict[str, vpc.SecurityGroupIngressRuleArgs]:
+    """Per private deployer range (by its resource-name slug), TCP 443 into the cluster security group.
+
+    With the public endpoint off (or limited), a deployer inside the VPC or a connected network reaches the API
+    server through the control plane's ENIs, which the cluster security group guards; EKS's own rules admit
+    only the cluster's nodes, so each declared range is admitted on 443 explicitly (EKS user guide, "Cluster
+    API server endpoint", private access). The family decides `cidr_ipv4` or `cidr_ipv6`.
+    """
+    from pulumi_aws import vpc
+
+    rules = {}
+    for cidr in args.endpoint_private_access_cidrs:
+        v6 = ":" in cidr
+        rules[_cidr_slug(cidr)] = vpc.SecurityGroupIngressRuleArgs(
+            security_group_id=security_group_id, ip_protocol="tcp", from_port=443, to_port=443,
+            cidr_ipv4=None if v6 else cidr, cidr_ipv6=cidr if v6 else None,
+            description=f"Kubernetes API from deployers in {cidr}",
+        )
+    return rules
+
+
 def kubeconfig(name: str, endpoint: str, ca: str, region: str) -> str:
     """A kubeconfig that authenticates with `aws eks get-token` (no long-lived credentials in the stack)."""
     return (
@@ -110,7 +135,7 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:aws:EksCluster", name, None, opts)
-        from pulumi_aws import Provider, eks, iam, kms
+        from pulumi_aws import Provider, eks, iam, kms, vpc
 
         self.cloud_provider = Provider(f"{name}-aws", region=args.region, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
@@ -123,13 +148,9 @@ class EksCluster(pulumi.ComponentResource):
 
         subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
         if not args.subnet_ids and args.existing_kubeconfig is None:
-            # No `network` in the spec: the private subnets tagged the EKS way in the region's VPCs.
-            from pulumi_aws import ec2
-
-            subnet_ids = ec2.get_subnets_output(
-                filters=[{"name": f"tag:{PRIVATE_SUBNET_TAG}", "values": ["1"]}],
-                opts=pulumi.InvokeOutputOptions(parent=self, provider=self.cloud_provider),
-            ).ids
+            # Looking subnets up by tag would span every VPC of the region and could mix networks.
+            raise pulumi.InputPropertyError("subnet_ids", "a created EKS cluster needs the private subnets of one "
+                                            "VPC (two or more availability zones)")
         if args.existing_kubeconfig is None:
             key = kms.Key(f"{name}-secrets-key", description=f"EKS Secrets encryption for {name}",
                           enable_key_rotation=True, deletion_window_in_days=30, opts=child)
@@ -159,6 +180,11 @@ class EksCluster(pulumi.ComponentResource):
             )
             security_groups: pulumi.Input[list[str]] = self.cluster.vpc_config.apply(
                 lambda v: [sg for sg in [v.cluster_security_group_id] if sg])
+            cluster_sg = self.cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
+            self.endpoint_rules = [
+                vpc.SecurityGroupIngressRule(f"{name}-api-from-{slug}", args=rule, opts=child)
+                for slug, rule in endpoint_ingress_args(args, cluster_sg).items()
+            ]
             system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids,
                                         security_groups, child)
             node_deps: list[pulumi.Resource] = [self.cluster, system]
@@ -203,6 +229,11 @@ class EksCluster(pulumi.ComponentResource):
                                                                "kubernetes": self.k8s_provider}),
             )
         self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name})
+
+
+def _cidr_slug(cidr: str) -> str:
+    """A resource-name-safe form of a CIDR (`10.0.64.0/24` -> `10-0-64-0-24`), stable per range."""
+    return "".join(c if c.isalnum() else "-" for c in cidr).strip("-")
 
 
 def _oidc_issuer(identities: Any) -> str:
@@ -257,6 +288,7 @@ def eks_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[Resolv
         subnet_ids=list(spec.network.subnet_ids) if spec.network else [],
         endpoint_private=spec.endpoint.private,
         endpoint_public_access_cidrs=list(spec.endpoint.public_access_cidrs),
+        endpoint_private_access_cidrs=list(spec.endpoint.private_access_cidrs),
         control_plane_logs=list(spec.control_plane_logs),
         existing_kubeconfig=existing,
         pools=pools,

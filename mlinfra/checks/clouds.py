@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from typing import TypeAlias
 
 from mlinfra import catalog
 from mlinfra.problems import Problem, path_join
@@ -22,6 +23,7 @@ from mlinfra.spec.resolve import ResolvedPool, resolve_pool
 DURATION_RE = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
 SUBNET_RE = re.compile(r"^subnet-[0-9a-z]+$")
 VPC_RE = re.compile(r"^vpc-[0-9a-z]+$")
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def check_cluster(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
@@ -43,27 +45,111 @@ def check_cluster(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
             if not SUBNET_RE.match(subnet):
                 yield Problem(path_join(base, "network", "subnet_ids", k), subnet,
                               "not a subnet ID; expected subnet-<hex>")
-    access = cluster.endpoint
-    for k, cidr in enumerate(access.public_access_cidrs):
-        path = path_join(base, "endpoint", "public_access_cidrs", k)
-        try:
-            net = ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            yield Problem(path, cidr, "not a CIDR block (e.g. 203.0.113.0/24)")
-            continue
-        if net.prefixlen == 0:
-            yield Problem(path, cidr, "opening the Kubernetes API to the whole internet is refused; list the "
-                                      "office or VPN ranges that need it")
-    if created and not access.private and not access.public_access_cidrs:
-        yield Problem(path_join(base, "endpoint", "private"), access.private,
-                      "the endpoint would be reachable from nowhere: keep `private: true` or list "
-                      "`public_access_cidrs`")
+    if cluster.cloud == "aws" and created and cluster.network is None:
+        yield Problem(path_join(base, "network"), None,
+                      "a created EKS cluster needs `network` (vpc_id and two or more private subnet_ids): without "
+                      "it the subnets would be looked up across every VPC of the region")
+    yield from check_endpoint(cluster, path_join(base, "endpoint"))
     if cluster.cloud == "aws":
         for key in ("consolidate_after", "expire_after"):
             value = getattr(cluster.karpenter, key)
             if not DURATION_RE.match(value):
                 yield Problem(path_join(base, "karpenter", key), value,
                               "not a Karpenter duration; use e.g. 30s, 10m, 1h30m or Never")
+
+
+# Ranges that are never a deployer's public egress as the public endpoint sees it: RFC 1918, RFC 6598 shared
+# (carrier-grade NAT, also the usual EKS custom-networking range), loopback, link-local, RFC 4193 unique local.
+# Documentation ranges (RFC 5737, RFC 3849) are accepted so examples can use them.
+NON_PUBLIC_SOURCES = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "fc00::/7", "fe80::/10", "::1/128",
+))
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+
+
+def is_non_public_source(net: IPNetwork) -> bool:
+    """Whether every address of `net` lies in a range that never reaches a public endpoint."""
+    return any(net.version == r.version and net.subnet_of(r) for r in NON_PUBLIC_SOURCES)  # type: ignore[arg-type]
+
+
+def is_private_range(net: IPNetwork) -> bool:
+    """Whether `net` is a private range a VPC or connected network can hold (`is_private`, or RFC 6598)."""
+    return net.is_private or (net.version == 4 and net.subnet_of(SHARED_ADDRESS_SPACE))  # type: ignore[arg-type]
+
+
+def covers_whole_internet(networks: list[IPNetwork]) -> list[IPNetwork]:
+    """The address families (as `0.0.0.0/0` / `::/0`) that `networks` cover entirely, however they are split.
+
+    Each family is collapsed on its own (`ipaddress.collapse_addresses` merges overlapping and adjacent
+    blocks), so `[0.0.0.0/1, 128.0.0.0/1]` collapses to `0.0.0.0/0` and is caught like `0.0.0.0/0` itself.
+    """
+    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    covered: list[IPNetwork] = []
+    if ipaddress.IPv4Network("0.0.0.0/0") in ipaddress.collapse_addresses(v4):
+        covered.append(ipaddress.IPv4Network("0.0.0.0/0"))
+    if ipaddress.IPv6Network("::/0") in ipaddress.collapse_addresses(v6):
+        covered.append(ipaddress.IPv6Network("::/0"))
+    return covered
+
+
+def parse_cidrs(cidrs: list[str], path: str) -> tuple[dict[int, IPNetwork], list[Problem]]:
+    """The CIDR blocks of a list by position, and a problem for each entry that is not one (or has host bits)."""
+    networks: dict[int, IPNetwork] = {}
+    problems = []
+    for k, cidr in enumerate(cidrs):
+        try:
+            networks[k] = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            problems.append(Problem(path_join(path, k), cidr,
+                                    f"not a CIDR block ({error}); write the network address and prefix, e.g. "
+                                    "203.0.113.0/24 or 2001:db8::/32"))
+    return networks, problems
+
+
+def check_endpoint(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """Who deploys from where: every range is a CIDR of the right kind, none opens the API to the internet, and a
+    created cluster has at least one path for its deployers.
+
+    A public range must be a public address (the public endpoint sees the deployer's public egress); a private
+    range must be a private address (RFC 1918, RFC 4193, ...) in the VPC or a network connected to it.
+    """
+    access = cluster.endpoint
+    for key, public in (("public_access_cidrs", True), ("private_access_cidrs", False)):
+        path = path_join(base, key)
+        cidrs = getattr(access, key)
+        networks, problems = parse_cidrs(cidrs, path)
+        yield from problems
+        for whole in covers_whole_internet(list(networks.values())):
+            yield Problem(path, cidrs,
+                          f"these ranges together cover the whole internet ({whole}); list only the deployers' "
+                          "ranges (VPN or CI runner egress)")
+        for k, net in networks.items():
+            if net.prefixlen == 0:
+                continue  # refused above as the whole internet
+            if public and is_non_public_source(net):
+                yield Problem(path_join(path, k), cidrs[k],
+                              "a private range never reaches the public endpoint; list it under "
+                              "private_access_cidrs, or give the deployers' public egress range here")
+            elif not public and not is_private_range(net):
+                yield Problem(path_join(path, k), cidrs[k],
+                              "not a private range (RFC 1918, RFC 6598, RFC 4193, ...); a deployer on the "
+                              "internet belongs under public_access_cidrs")
+    if access.private_access_cidrs and not access.private:
+        yield Problem(path_join(base, "private_access_cidrs"), access.private_access_cidrs,
+                      "the private endpoint is off (`private: false`), so these ranges reach nothing; set "
+                      "`private: true` or move the deployers to public_access_cidrs")
+    if cluster.existing is None:
+        via_private = access.private and bool(access.private_access_cidrs)
+        if not via_private and not access.public_access_cidrs:
+            value = {"private": access.private, "public_access_cidrs": access.public_access_cidrs,
+                     "private_access_cidrs": access.private_access_cidrs}
+            yield Problem(base, value,
+                          "no deployer can reach this cluster's API endpoint, so `pulumi up` would time out after "
+                          "creating it; add `public_access_cidrs` (the deployers' public egress, e.g. "
+                          "203.0.113.0/24) or, with `private: true`, `private_access_cidrs` (a runner in the VPC "
+                          "or a peered/VPN network, e.g. 10.0.0.0/16)")
 
 
 def check_cloud_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:

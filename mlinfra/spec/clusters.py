@@ -35,13 +35,31 @@ class AwsNetwork(SpecModel):
 
 
 class EndpointAccess(SpecModel):
-    """Who can reach a created cluster's Kubernetes API endpoint."""
+    """Who deploys to a created cluster, and from where: the paths to its Kubernetes API endpoint.
 
-    private: bool = Field(default=True, description="Reachable from inside the VPC. Default: on.")
+    `pulumi up` talks to the API server right after creating the cluster, so the machines that run it (laptops
+    behind a VPN, a hosted CI runner, a runner inside the VPC) must have a path to the endpoint. Two kinds:
+
+    - `public_access_cidrs`: deployers' public egress ranges. Non-empty turns the public endpoint on, limited
+      to exactly these ranges (EKS `publicAccessCidrs`; GKE master authorized networks).
+    - `private_access_cidrs`: deployers inside the VPC or a connected network (peered VPC, VPN, Direct
+      Connect / Interconnect) reaching the private endpoint. On EKS the cluster security group admits each on
+      TCP 443; on GKE each becomes a master authorized network.
+
+    Nodes always reach the private endpoint from inside the VPC; these lists are for people and pipelines.
+    """
+
+    private: bool = Field(default=True, description="Private endpoint inside the VPC. Default: on.")
     public_access_cidrs: list[str] = Field(
         default_factory=list,
-        description="CIDRs allowed to reach the public endpoint; empty keeps the endpoint private-only. "
-        "`0.0.0.0/0` is refused. Default: none (private-only).",
+        description="Public CIDRs of the deployers (VPN egress, hosted CI runner egress) allowed to reach the "
+        "public endpoint; non-empty turns it on, limited to exactly these. Ranges that together cover the "
+        "whole internet are refused. Default: none (no public endpoint).",
+    )
+    private_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Private CIDRs of deployers in the VPC or a connected network (peering, VPN, Direct "
+        "Connect/Interconnect) allowed to reach the private endpoint on 443. Default: none.",
     )
 
 
@@ -94,7 +112,8 @@ class ClusterSpec(SpecModel):
     )
     endpoint: EndpointAccess = Field(
         default_factory=lambda: EndpointAccess(),
-        description="API endpoint access of a created cluster. Default: private endpoint only.",
+        description="Who deploys to a created cluster and from where (its API endpoint access). A created "
+        "cluster must list at least one deployer range. Default: private endpoint, no deployer ranges.",
     )
     control_plane_logs: list[ControlPlaneLog] = Field(
         default_factory=lambda: list(DEFAULT_CONTROL_PLANE_LOGS),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.offline.render import render_environment
 from mlinfra.offline.validate import validate_objects, validator_for
@@ -15,7 +16,7 @@ from mlinfra.offline.validate import validate_objects, validator_for
 GKE: dict[str, Any] = {
     "environment": "contract",
     "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
         "pools": [{"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 3,
                    "taints": [{"key": "dedicated", "value": "ml", "effect": "NoExecute"}]}],
     }],
@@ -37,7 +38,7 @@ GKE: dict[str, Any] = {
 
 EKS: dict[str, Any] = {
     "environment": "contract",
-    "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
+    "clusters": [{"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
                   "pools": [{"name": "a100", "instance_types": ["p4d.24xlarge"], "max_nodes": 4}]}],
     "scheduling": {"teams": [{"name": "vision", "cluster": "eks"}]},
     "caches": [{"name": "laion", "cluster": "eks", "pools": ["a100"], "teams": ["vision"],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.catalog.dcgm import DCGM_COUNTERS
 from mlinfra.offline.render import render_environment, write_tree
@@ -36,16 +37,19 @@ GCP_MIXED = {"name": "h100-gke-mix", "gpu": "H100-80GB", "max_nodes": 1,
 
 ENVS = {
     "eks": {"environment": "c", "monitoring": {"enabled": True}, "clusters": [
-        {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK, "pools": AWS_POOLS,
+        {"name": "eks", "cloud": "aws", **EKS_REACHABLE,
+         "region": "us-east-1", "network": NETWORK, "pools": AWS_POOLS,
          "gpu_operator": {"time_slicing_on_mig": True}}]},
     "eks-operator-driver": {"environment": "c", "clusters": [
-        {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK,
+        {"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1", "network": NETWORK,
          "pools": [*AWS_POOLS[:2], AWS_POOLS[4]],
          "gpu_operator": {"driver": "operator"}}]},
     "gke": {"environment": "c", "monitoring": {"enabled": True}, "clusters": [
-        {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": GCP_POOLS}]},
+        {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS,
+         "region": "us-central1", "project": "p", "pools": GCP_POOLS}]},
     "gke-operator-driver": {"environment": "c", "clusters": [
-        {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": [*GCP_POOLS, GCP_MIXED],
+        {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS,
+         "region": "us-central1", "project": "p", "pools": [*GCP_POOLS, GCP_MIXED],
          "gpu_operator": {"driver": "operator", "dcgm_exporter": False}}]},
 }
 # Environments where GKE's device plugin advertises the GPUs and GKE partitions them.

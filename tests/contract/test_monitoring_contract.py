@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.catalog.dcgm import exported_metric_names
 from mlinfra.k8s.dashboards import gpu_dashboards
@@ -19,10 +20,11 @@ from mlinfra.offline.validate import validate_dir
 SPEC: dict[str, Any] = {
     "environment": "contract",
     "clusters": [
-        {"name": "eks", "cloud": "aws", "region": "us-east-1",
+        {"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
          "pools": [{"name": "h100", "gpu": "H100-80GB", "max_nodes": 2,
                     "mig": {"profiles": {"1g.10gb": 3, "2g.20gb": 2}}}]},
-        {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "volcano",
+        {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS,
+         "region": "us-central1", "project": "p", "scheduler": "volcano",
          "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3, "spot": True}]},
     ],
     "monitoring": {"retention": "30d", "storage_gib": 200, "storage_class": "premium-rwo", "grafana_storage_gib": 10},

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.offline.render import render_environment, write_tree
 from mlinfra.offline.validate import validate_dir, validate_objects
@@ -19,7 +20,7 @@ NETWORK = {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]}
 # MIG clusters), Bottlerocket, operator-owned drivers, GKE MIG/time-sharing/MPS, and existing clusters.
 SPECS: dict[str, dict[str, Any]] = {
     "eks-created": {"environment": "c", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK,
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1", "network": NETWORK,
         "karpenter": {"ami_version": "v20251120"},
         "pools": [
             {"name": "h100-managed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
@@ -34,7 +35,7 @@ SPECS: dict[str, dict[str, Any]] = {
              "instance_types": ["p5.48xlarge"]},
         ]}]},
     "eks-mixed-operator": {"environment": "c", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-west-2", "network": NETWORK,
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-west-2", "network": NETWORK,
         "gpu_operator": {"driver": "operator"}, "karpenter": {"consolidate_after": "30s", "expire_after": "Never"},
         "pools": [
             {"name": "h100-mixed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "provisioner": "karpenter",
@@ -43,24 +44,24 @@ SPECS: dict[str, dict[str, Any]] = {
              "provisioner": "karpenter", "mps": {"replicas": 4, "rename_by_default": True}},
         ]}]},
     "eks-existing": {"environment": "c", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
         "existing": {"name": "shared", "kubeconfig_secret": "eks-kc"},
         "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 2},
                   {"name": "l4k", "gpu": "L4-24GB", "max_nodes": 2, "provisioner": "karpenter", "spot": True}]}]},
     "gke-created": {"environment": "c", "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
         "pools": [
             {"name": "h100-mig", "machine_type": "a3-highgpu-8g", "max_nodes": 2, "mig": {"profiles": {"3g.40gb": 2}}},
             {"name": "l4-ts", "gpu": "L4-24GB", "max_nodes": 3, "spot": True, "time_slicing": {"replicas": 4}},
             {"name": "l4-mps", "gpu": "L4-24GB", "max_nodes": 3, "mps": {"replicas": 8}},
         ]}]},
     "gke-existing": {"environment": "c", "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
         "existing": {"name": "shared", "kubeconfig_secret": "gke-kc"},
         "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 2}]}]},
     # The operator owns driver, device plugin and MIG: layouts GKE could not partition, renamed sharing.
     "gke-operator": {"environment": "c", "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
         "gpu_operator": {"driver": "operator"},
         "pools": [
             {"name": "h100-mixed", "machine_type": "a3-highgpu-8g", "max_nodes": 2,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.k8s import kueue, volcano
 from mlinfra.offline.render import render_environment
@@ -20,7 +21,7 @@ RICH: dict[str, Any] = {
     "clusters": [
         {
             "name": "eks",
-            "cloud": "aws",
+            "cloud": "aws", **EKS_REACHABLE,
             "region": "us-east-1",
             "pools": [
                 {
@@ -36,7 +37,7 @@ RICH: dict[str, Any] = {
         },
         {
             "name": "gke",
-            "cloud": "gcp",
+            "cloud": "gcp", "endpoint": DEPLOYERS,
             "region": "us-central1",
             "project": "p",
             "pools": [
@@ -46,7 +47,7 @@ RICH: dict[str, Any] = {
         },
         {
             "name": "batch",
-            "cloud": "gcp",
+            "cloud": "gcp", "endpoint": DEPLOYERS,
             "region": "us-central1",
             "project": "p",
             "scheduler": "volcano",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS
 
 from mlinfra.k8s.dashboards import dashboard_queries, gpu_dashboards
 from mlinfra.offline.render import render_environment
@@ -16,7 +17,8 @@ HERE = Path(__file__).resolve().parent
 SPEC = {
     "environment": "test",
     "clusters": [
-        {"name": "gpu", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "kueue",
+        {"name": "gpu", "cloud": "gcp", "endpoint": DEPLOYERS,
+         "region": "us-central1", "project": "p", "scheduler": "kueue",
          "pools": [{"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 2}]},
     ],
 }

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from spec_assertions import EKS_REACHABLE
 
 from mlinfra.aws import karpenter, node_group
 from mlinfra.offline.render import StackConfig, render_environment, run_program
@@ -17,7 +18,8 @@ NETWORK = {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]}
 
 
 def eks_spec(*pools: dict[str, Any], **cluster: Any) -> dict[str, Any]:
-    return {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
+    return {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", **EKS_REACHABLE,
+                                              "region": "us-east-1",
                                               "network": NETWORK, "pools": list(pools), **cluster}]}
 
 
@@ -158,11 +160,36 @@ def test_created_cluster_is_encrypted_logged_and_private_by_default(rich):
     assert oidc["url"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
 
 
-def test_default_endpoint_is_private_only():
-    res = resources(render_environment(eks_spec({"name": "p", "gpu": "L4-24GB", "max_nodes": 1})))
+def test_private_deployers_reach_a_private_only_endpoint_on_443_through_the_cluster_security_group():
+    # EKS user guide, "Cluster API server endpoint": with public access off, API traffic must come from the VPC
+    # or a connected network, and the cluster security group must admit it on 443.
+    spec = eks_spec({"name": "p", "gpu": "L4-24GB", "max_nodes": 1},
+                    endpoint={"private_access_cidrs": ["10.20.0.0/24", "fd00:10::/48"]})
+    res = resources(render_environment(spec))
     vpc = one(res, "aws:eks/cluster:Cluster", "eks-eks")["inputs"]["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc
+    rule_type = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    rules = {r["name"]: r["inputs"] for r in res if r["type"] == rule_type}
+    sg = "sg-" + __import__("hashlib").sha256(b"eks-eks").hexdigest()[:12]  # the mock's cluster security group
+    assert rules == {
+        "eks-api-from-10-20-0-0-24": {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                                      "cidrIpv4": "10.20.0.0/24",
+                                      "description": "Kubernetes API from deployers in 10.20.0.0/24"},
+        "eks-api-from-fd00-10---48": {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                                      "cidrIpv6": "fd00:10::/48",
+                                      "description": "Kubernetes API from deployers in fd00:10::/48"},
+    }
+
+
+def test_public_deployers_limit_the_public_endpoint_to_their_ranges():
+    spec = eks_spec({"name": "p", "gpu": "L4-24GB", "max_nodes": 1},
+                    endpoint={"public_access_cidrs": ["198.51.100.0/24", "2001:db8::/32"]})
+    res = resources(render_environment(spec))
+    vpc = one(res, "aws:eks/cluster:Cluster", "eks-eks")["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["198.51.100.0/24", "2001:db8::/32"]
+    assert not [r for r in res if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
 
 
 def test_managed_node_groups(rich):
@@ -293,7 +320,7 @@ def test_identity_carries_the_oidc_provider_of_a_created_cluster():
 
 def test_existing_cluster_gets_node_groups_and_karpenter_but_no_control_plane():
     spec = {"environment": "t", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
         "existing": {"name": "shared-eks", "kubeconfig_secret": "eks-kubeconfig"},
         "pools": [{"name": "m", "gpu": "L4-24GB", "max_nodes": 2},
                   {"name": "k", "gpu": "L4-24GB", "max_nodes": 2, "provisioner": "karpenter"}]}]}

@@ -6,23 +6,23 @@ import copy
 from typing import Any
 
 import pytest
-from spec_assertions import assert_refused
+from spec_assertions import DEPLOYERS, EKS_REACHABLE, assert_refused
 
 from mlinfra.spec import SpecError, load_environment
 from mlinfra.spec.caches import parse_bytes
 
 GKE = {
-    "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+    "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
     # g2-standard-8: 32 GB memory per node, 200 GiB root disk by default.
     "pools": [{"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 3}],
 }
 EKS = {
-    "name": "eks", "cloud": "aws", "region": "us-east-1",
+    "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
     # g5.2xlarge: 32768 MiB per node; the disk is set small to exercise the disk rule.
     "pools": [{"name": "a10", "instance_types": ["g5.2xlarge"], "max_nodes": 2, "disk_size_gib": 100}],
 }
 REFERENCED = {
-    "name": "old", "cloud": "gcp", "region": "us-central1", "project": "p",
+    "name": "old", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
     "existing": {"name": "legacy", "kubeconfig_secret": "oldKubeconfig"},
     "pools": [{"name": "l4-old", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 1}],
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.context import ClusterContext
 from mlinfra.k8s import fluid_identity as ident
@@ -19,7 +20,7 @@ from mlinfra.spec.resolve import resolve_cluster_pools
 GKE_SPEC: dict[str, Any] = {
     "environment": "dev",
     "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "mlinfra-dev",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "mlinfra-dev",
         "pools": [
             {"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 3,
              "taints": [{"key": "dedicated", "value": "training"}]},
@@ -37,7 +38,7 @@ GKE_SPEC: dict[str, Any] = {
 
 EKS_SPEC: dict[str, Any] = {
     "environment": "prod",
-    "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
+    "clusters": [{"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
                   "pools": [{"name": "a100", "instance_types": ["p4d.24xlarge"], "max_nodes": 4}]}],
     "scheduling": {"teams": [{"name": "vision", "cluster": "eks"}]},
     "caches": [{

@@ -6,12 +6,15 @@ import json
 from typing import Any
 
 import pytest
+from spec_assertions import EKS_REACHABLE
 
 from mlinfra.offline.render import render_environment
 
 
 def gke_spec(*pools: dict[str, Any], **cluster: Any) -> dict[str, Any]:
-    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "ml-prod", "pools": list(pools)}
+    # A runner on the peered network as the deployer: the endpoint stays private.
+    base = {"name": "gke", "cloud": "gcp", "endpoint": {"private_access_cidrs": ["10.0.64.0/24"]},
+            "region": "us-central1", "project": "ml-prod", "pools": list(pools)}
     base.update(cluster)
     return {"environment": "t", "clusters": [base]}
 
@@ -190,7 +193,8 @@ def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
     operator = node_pool(resources(gke_spec(pool, gpu_operator={"driver": "operator"})), "l4")["inputs"]["nodeConfig"]
     network = {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]}
     karpenter_pool = {**pool, "name": "l4k", "provisioner": "karpenter"}
-    aws_spec = {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", "region": "us-east-1",
+    aws_spec = {"environment": "t", "clusters": [{"name": "eks", "cloud": "aws", **EKS_REACHABLE,
+                                                  "region": "us-east-1",
                                                   "network": network, "pools": [pool, karpenter_pool]}]}
     files = render_environment(aws_spec)
     aws = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-l4-ng"][0]["inputs"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.catalog.dcgm import CSV_KEY, DCGM_COUNTERS, exported_metric_names
 from mlinfra.checks import gpu_operator as checks
@@ -21,14 +22,16 @@ NETWORK = {"vpc_id": "vpc-0abc", "subnet_ids": ["subnet-a", "subnet-b"]}
 
 
 def aws_env(pools: list[dict[str, Any]], **operator: Any) -> dict[str, Any]:
-    cluster = {"name": "eks", "cloud": "aws", "region": "us-east-1", "network": NETWORK, "pools": pools}
+    cluster = {"name": "eks", "cloud": "aws", **EKS_REACHABLE,
+               "region": "us-east-1", "network": NETWORK, "pools": pools}
     if operator:
         cluster["gpu_operator"] = operator
     return {"environment": "test", "clusters": [cluster]}
 
 
 def gcp_env(pools: list[dict[str, Any]], **operator: Any) -> dict[str, Any]:
-    cluster = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": pools}
+    cluster = {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS,
+               "region": "us-central1", "project": "p", "pools": pools}
     if operator:
         cluster["gpu_operator"] = operator
     return {"environment": "test", "clusters": [cluster]}

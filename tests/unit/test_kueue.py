@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS
 
 from mlinfra.k8s import kueue
 from mlinfra.k8s.scheduling import cluster_flavors, cluster_outputs, team_quotas
@@ -20,7 +21,7 @@ def gke(teams: list[dict[str, Any]], **scheduling: Any) -> dict[str, Any]:
     return {
         "environment": "t",
         "clusters": [{
-            "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+            "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
             "pools": [
                 {"name": "l4-spot", "gpu": "L4-24GB", "max_nodes": 4, "spot": True,
                  "labels": {"team-tier": "shared"}, "taints": [{"key": "mlinfra.io/spot", "value": "true"}]},

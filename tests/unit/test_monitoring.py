@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from spec_assertions import assert_refused
+from spec_assertions import DEPLOYERS, assert_refused
 
 from mlinfra.checks.monitoring import hpa_metric_problems
 from mlinfra.k8s.monitoring import namespace_manifest, retention_size, stack_fullname, stack_values
@@ -19,7 +19,7 @@ from mlinfra.spec.monitoring import MonitoringSpec, duration_seconds
 
 BASE: dict[str, Any] = {
     "environment": "test",
-    "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+    "clusters": [{"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
                   "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 2}]}],
 }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.offline.render import build_render, clean, render_environment, render_stack
 from mlinfra.spec import SpecError
@@ -93,7 +94,8 @@ def test_unknown_stack_is_a_usage_error(tmp_path):
 
 
 def test_render_environment_renders_a_spec_dict_in_process():
-    platform = {"environment": "t", "clusters": [{"name": "c", "cloud": "gcp", "region": "europe-west4",
+    platform = {"environment": "t", "clusters": [{"name": "c", "cloud": "gcp", "endpoint": DEPLOYERS,
+                                                  "region": "europe-west4",
                                                    "project": "p", "pools": [{"name": "h", "gpu": "H100-80GB",
                                                                               "max_nodes": 2,
                                                                               "mig": {"profiles": {"1g.10gb": 7}}}]}]}
@@ -166,7 +168,7 @@ def test_build_render_places_manifests_and_helm_releases_by_cluster():
 
 def test_spec_warnings_reach_the_summary_and_the_preview_log(tmp_path):
     platform = {"environment": "w", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
         "network": {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]},
         "pools": [{"name": "l4-spot", "instance_types": ["g6.12xlarge"], "max_nodes": 2, "spot": True}]}]}
     project = _project_with(tmp_path, platform)
@@ -183,7 +185,7 @@ def test_load_environment_emits_warnings_as_python_warnings_by_default():
     from mlinfra.spec import SpecWarning, load_environment
 
     platform = {"environment": "w", "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
         "pools": [{"name": "p", "instance_types": ["g6.12xlarge"], "max_nodes": 1, "spot": True}]}]}
     with pytest.warns(SpecWarning, match="spot GPU pool with one instance type"):
         load_environment(platform)

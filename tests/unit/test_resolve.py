@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from spec_assertions import AWS_NETWORK, DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.offline.render import render_environment
 from mlinfra.spec import load_environment
@@ -11,9 +12,11 @@ from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, resolve_cluste
 
 
 def _cluster(cloud, *pools, **cluster):
-    c = {"name": "c", "cloud": cloud, "region": "r", "pools": list(pools), **cluster}
+    c = {"name": "c", "cloud": cloud, "endpoint": DEPLOYERS, "region": "r", "pools": list(pools), **cluster}
     if cloud == "gcp":
         c["project"] = "p"
+    else:
+        c.setdefault("network", AWS_NETWORK)
     return load_environment({"environment": "t", "clusters": [c]}).clusters[0]
 
 
@@ -123,7 +126,7 @@ def test_gke_pool_contract_follows_who_runs_the_device_plugin(case, driver, pool
                          ids=[c[0] for c in GKE_CONTRACT])
 def test_kueue_flavors_and_quotas_use_the_resolved_resource_names(case, driver, pools, strategy, expected):
     spec = {"environment": "t", "scheduling": {"teams": [{"name": "a", "cluster": "gke"}]},
-            "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+            "clusters": [{"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
                           "scheduler": "kueue", "gpu_operator": {"driver": driver}, "pools": pools}]}
     files = render_environment(spec)
     queue = yaml.safe_load(files["manifests/gke/_cluster/ClusterQueue-a.yaml"])
@@ -139,7 +142,8 @@ def test_kueue_flavors_and_quotas_use_the_resolved_resource_names(case, driver, 
 
 
 def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():
-    c = {"name": "c", "cloud": "aws", "region": "r", "gpu_operator": {"time_slicing_on_mig": True},
+    c = {"name": "c", "cloud": "aws", **EKS_REACHABLE,
+         "region": "r", "gpu_operator": {"time_slicing_on_mig": True},
          "pools": [{"name": "m", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 1,
                     "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 2}},
                     "time_slicing": {"replicas": 2, "rename_by_default": True}}]}
@@ -149,6 +153,6 @@ def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():
 
 def test_mig_layouts_are_bounded_by_slices_not_by_rounded_memory():
     # 2 x 3g.71gb names 142 GB on a 141 GB H200; mig-parted accepts it, and so must the checks.
-    c = {"name": "c", "cloud": "aws", "region": "r",
+    c = {"name": "c", "cloud": "aws", **EKS_REACHABLE, "region": "r",
          "pools": [{"name": "m", "gpu": "H200-141GB", "max_nodes": 1, "mig": {"profiles": {"3g.71gb": 2}}}]}
     assert load_environment({"environment": "t", "clusters": [c]}).clusters[0].pools[0].mig is not None

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.checks import run_checks
 from mlinfra.spec import EnvironmentSpec, SpecError, load_environment
@@ -20,7 +21,7 @@ def base() -> dict[str, Any]:
         "clusters": [
             {
                 "name": "eks",
-                "cloud": "aws",
+                "cloud": "aws", **EKS_REACHABLE,
                 "region": "us-east-1",
                 "pools": [
                     {
@@ -34,14 +35,14 @@ def base() -> dict[str, Any]:
             },
             {
                 "name": "gke",
-                "cloud": "gcp",
+                "cloud": "gcp", "endpoint": DEPLOYERS,
                 "region": "us-central1",
                 "project": "p",
                 "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}],
             },
             {
                 "name": "vol",
-                "cloud": "gcp",
+                "cloud": "gcp", "endpoint": DEPLOYERS,
                 "region": "us-central1",
                 "project": "p",
                 "scheduler": "volcano",
@@ -49,7 +50,7 @@ def base() -> dict[str, Any]:
             },
             {
                 "name": "plain",
-                "cloud": "gcp",
+                "cloud": "gcp", "endpoint": DEPLOYERS,
                 "region": "us-central1",
                 "project": "p",
                 "scheduler": "none",
@@ -116,7 +117,7 @@ def test_the_dev_stack_minimal_team_shape_loads() -> None:
             "clusters": [
                 {
                     "name": "gke",
-                    "cloud": "gcp",
+                    "cloud": "gcp", "endpoint": DEPLOYERS,
                     "region": "us-central1",
                     "project": "p",
                     "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 3}],

@@ -5,16 +5,19 @@ from __future__ import annotations
 import copy
 
 import pytest
-from spec_assertions import assert_refused
+from spec_assertions import AWS_NETWORK, DEPLOYERS, EKS_REACHABLE, assert_refused
 
 from mlinfra.spec import SpecError, load_environment
 
 
 def env(*pools, cloud="aws", clusters=None, **extra):
-    cluster = {"name": "main", "cloud": cloud, "region": "us-east-1" if cloud == "aws" else "us-central1",
+    cluster = {"name": "main", "cloud": cloud, "endpoint": DEPLOYERS,
+               "region": "us-east-1" if cloud == "aws" else "us-central1",
                "pools": list(pools)}
     if cloud == "gcp":
         cluster["project"] = "p"
+    else:
+        cluster["network"] = AWS_NETWORK
     return {"environment": "test", "clusters": clusters or [cluster], **extra}
 
 
@@ -72,7 +75,8 @@ INVALID = [
      "min_nodes must be <= max_nodes (got min 3, max 2)"),
     ("max zero", env(pool(H100, max_nodes=0)), "clusters[0].pools[0].max_nodes", "max_nodes must be >= 1"),
     ("duplicate pool", env(H100, H100), "clusters[0].pools[1].name", "duplicate pool name"),
-    ("duplicate cluster", env(clusters=[{"name": "c", "cloud": "aws", "region": "r", "pools": []}] * 2),
+    ("duplicate cluster", env(clusters=[{"name": "c", "cloud": "aws", **EKS_REACHABLE,
+                                         "region": "r", "pools": []}] * 2),
      "clusters[1].name", "duplicate cluster name"),
     ("MIG profile not offered", env(pool(H100, mig={"profiles": {"1g.5gb": 7}})),
      'clusters[0].pools[0].mig.profiles["1g.5gb"]', "H100-80GB does not offer MIG profile 1g.5gb; offered: 1g.10gb"),

@@ -12,13 +12,14 @@ import subprocess
 import sys
 
 import pytest
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 SDKS = ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random", "pydantic")
 
 GKE_ONLY = {
     "environment": "dev",
     "clusters": [{
-        "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
         "pools": [{"name": "l4", "gpu": "L4-24GB", "gpus_per_node": 1, "max_nodes": 2, "spot": True}],
     }],
     "scheduling": {"teams": [{"name": "research", "cluster": "gke"}]},
@@ -29,7 +30,7 @@ GKE_ONLY = {
 EKS_ONLY = {
     "environment": "dev",
     "clusters": [{
-        "name": "eks", "cloud": "aws", "region": "us-east-1",
+        "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
         "network": {"vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1", "subnet-0b2"]},
         "pools": [
             {"name": "l4", "gpu": "L4-24GB", "gpus_per_node": 1, "max_nodes": 2},

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS
 
 from mlinfra.k8s import volcano
 from mlinfra.offline.render import render_environment
@@ -62,7 +63,8 @@ def test_scheduler_conf_enables_gang_preempt_and_reclaim(hierarchical: bool) -> 
 def spec() -> dict[str, Any]:
     return {
         "environment": "t",
-        "clusters": [{"name": "batch", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "volcano",
+        "clusters": [{"name": "batch", "cloud": "gcp", "endpoint": DEPLOYERS,
+                      "region": "us-central1", "project": "p", "scheduler": "volcano",
                       "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 4}]}],
         "scheduling": {
             "cohorts": [{"name": "ml", "cluster": "batch", "parent": "org", "fair_sharing_weight": 2}],

@@ -143,8 +143,13 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster: eks.Cluster | None = None
 
         self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=NODE_TRUST, opts=child)
-        for i, policy in enumerate(NODE_POLICIES):
+        node_policies = [
             iam.RolePolicyAttachment(f"{name}-node-role-{i}", role=self.node_role.name, policy_arn=policy, opts=child)
+            for i, policy in enumerate(NODE_POLICIES)
+        ]
+        # Nodes need the role's policies to join the cluster, and EKS needs them to delete the nodes (pulumi-aws
+        # eks.NodeGroup docs: depends_on the policy attachments).
+        with_node_policies = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=node_policies))
 
         subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
         if not args.subnet_ids and args.existing_kubeconfig is None:
@@ -186,7 +191,7 @@ class EksCluster(pulumi.ComponentResource):
                 for slug, rule in endpoint_ingress_args(args, cluster_sg).items()
             ]
             system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids,
-                                        security_groups, child)
+                                        security_groups, with_node_policies)
             node_deps: list[pulumi.Resource] = [self.cluster, system]
         else:
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
@@ -209,7 +214,7 @@ class EksCluster(pulumi.ComponentResource):
                 EksGpuNodeGroupArgs(pool=pool, cluster_name=cluster_name, node_role_arn=self.node_role.arn,
                                     subnet_ids=subnet_ids, security_group_ids=security_groups, driver=args.driver,
                                     extra_tags=dict(args.tags)),
-                child,
+                with_node_policies,
             )
             for pool in args.pools
             if pool.spec.provisioner == "managed"
@@ -226,7 +231,8 @@ class EksCluster(pulumi.ComponentResource):
                     oidc_issuer=self.identity.get("oidc_issuer"),
                 ),
                 pulumi.ResourceOptions(parent=self, providers={"aws": self.cloud_provider,
-                                                               "kubernetes": self.k8s_provider}),
+                                                               "kubernetes": self.k8s_provider},
+                                       depends_on=node_policies),
             )
         self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name})
 

@@ -316,7 +316,7 @@ class Karpenter(pulumi.ComponentResource):
                             policy=queue.arn.apply(queue_policy), opts=child)
             for role, pattern in INTERRUPTION_EVENTS.items():
                 rule = cloudwatch.EventRule(f"{name}-{role}", event_pattern=json.dumps(pattern, sort_keys=True),
-                                            opts=child)
+                                     opts=child)
                 cloudwatch.EventTarget(f"{name}-{role}-target", rule=rule.name, arn=queue.arn, opts=child)
             queue_name, queue_arn = queue.name, queue.arn
 
@@ -327,7 +327,8 @@ class Karpenter(pulumi.ComponentResource):
             trust = pulumi.Output.from_input(POD_IDENTITY_TRUST)
         self.controller_role = iam.Role(f"{name}-controller", assume_role_policy=trust, opts=child)
         policy = pulumi.Output.all(args.node_role_arn, queue_arn).apply(lambda a: controller_policy(a[0], a[1]))
-        iam.RolePolicy(f"{name}-controller-policy", role=self.controller_role.id, policy=policy, opts=child)
+        role_policy = iam.RolePolicy(f"{name}-controller-policy", role=self.controller_role.id, policy=policy,
+                                     opts=child)
         irsa = args.oidc_provider_arn is not None
         if not irsa:
             eks.PodIdentityAssociation(f"{name}-pod-identity", cluster_name=args.cluster_name, namespace=NAMESPACE,
@@ -342,7 +343,7 @@ class Karpenter(pulumi.ComponentResource):
         # The controller needs no host access: baseline is enforced, restricted warned about.
         namespace = release_namespace(f"{name}-namespace", NAMESPACE, "baseline", self)
         self.release = pinned_release(f"{name}-release", "karpenter", chart, NAMESPACE, values,
-                                      pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+                                      pulumi.ResourceOptions(parent=self, depends_on=[namespace, role_policy]))
         after = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for pool in args.pools:
             node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, args.node_role_name,

@@ -129,6 +129,8 @@ class Fluid(pulumi.ComponentResource):
 
         self.reader = None
         annotation: tuple[str, pulumi.Output[str]] | None = None
+        # The grants the cache pods' identity needs; the binding of that identity waits for them.
+        grants: list[pulumi.Resource] = []
         if args.aws_reader is not None:
             from pulumi_aws import iam
 
@@ -142,12 +144,12 @@ class Fluid(pulumi.ComponentResource):
                 ),
                 opts=cloud_opts,
             )
-            iam.RolePolicy(
+            grants.append(iam.RolePolicy(
                 f"{name}-reader-s3",
                 role=role.name,
                 policy=json.dumps(r.policy, sort_keys=True),
                 opts=cloud_opts,
-            )
+            ))
             self.reader = role.arn
             annotation = (ident.IRSA_ANNOTATION, role.arn)
         elif args.gcp_reader is not None:
@@ -162,21 +164,21 @@ class Fluid(pulumi.ComponentResource):
                 description="Fluid cache pods: read-only access to the cached GCS data (Workload Identity)",
                 opts=cloud_opts,
             )
-            serviceaccount.IAMMember(
+            grants.append(serviceaccount.IAMMember(
                 f"{name}-reader-wi",
                 service_account_id=account.name,
                 role="roles/iam.workloadIdentityUser",
                 member=pulumi.Output.from_input(g.workload_pool).apply(ident.workload_identity_member),
                 opts=cloud_opts,
-            )
+            ))
             for bucket in g.buckets:
-                storage.BucketIAMMember(
+                grants.append(storage.BucketIAMMember(
                     f"{name}-reader-{bucket}",
                     bucket=bucket,
                     role="roles/storage.objectViewer",
                     member=account.email.apply(lambda e: f"serviceAccount:{e}"),
                     opts=cloud_opts,
-                )
+                ))
             self.reader = account.email
             annotation = (ident.GKE_ANNOTATION, account.email)
 
@@ -190,7 +192,7 @@ class Fluid(pulumi.ComponentResource):
                     "namespace": NAMESPACE,
                     "annotations": {annotation[0]: annotation[1]},
                 },
-                opts=after_ns,
+                opts=pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=grants)),
             )
 
         release = k8s.helm.v3.Release(

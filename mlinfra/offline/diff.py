@@ -232,6 +232,16 @@ class QuotaRow:
 
 
 @dataclass
+class DependencyChange:
+    """What one resource present on both sides waits for, changed: `pulumi up` orders it differently."""
+
+    type: str
+    name: str
+    added: list[str]
+    removed: list[str]
+
+
+@dataclass
 class Diff:
     """Everything a reviewer sees for one stack."""
 
@@ -243,13 +253,29 @@ class Diff:
     capacity_known: bool = True
     base_exists: bool = True
     head_exists: bool = True
+    dependencies: list[DependencyChange] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        """No resource and no capacity or quota change."""
-        return not (self.added or self.removed or self.changed or self.quotas) and all(
+        """No resource, dependency, capacity or quota change."""
+        return not (self.added or self.removed or self.changed or self.quotas or self.dependencies) and all(
             r.delta == 0 and r.resources_before == r.resources_after for r in self.capacity
         )
+
+
+def dependency_changes(base: Render, head: Render) -> list[DependencyChange]:
+    """Resources on both sides whose `dependencies` differ (renders without dependencies compare as none).
+
+    A dependency change alone updates nothing in the cloud, so it is not a resource change; it changes what
+    `pulumi up` waits for, which a reviewer should see (an ordering removed can fail a fresh deployment).
+    """
+    out = []
+    for key in sorted(set(base.resources) & set(head.resources)):
+        b = set(base.resources[key].get("dependencies") or ())
+        h = set(head.resources[key].get("dependencies") or ())
+        if b != h:
+            out.append(DependencyChange(key[0], key[1], sorted(h - b), sorted(b - h)))
+    return out
 
 
 def _meta_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -329,7 +355,7 @@ def compute_diff(base: Render, head: Render) -> Diff:
     quotas = [QuotaRow(*k, bq.get(k), hq.get(k)) for k in sorted(set(bq) | set(hq)) if bq.get(k) != hq.get(k)]
     known = (base.capacity is not None or not base.exists) and (head.capacity is not None or not head.exists)
     return Diff(added, removed, changed, _pool_rows(base.capacity, head.capacity), quotas, known,
-                base.exists, head.exists)
+                base.exists, head.exists, dependency_changes(base, head))
 
 
 # --- Markdown -------------------------------------------------------------------------------------------
@@ -400,6 +426,13 @@ def format_markdown(diff: Diff, title: str | None = None) -> str:
         lines += ["#### Added", ""] + [f"- {_label(t, n)}" for t, n in diff.added] + [""]
     if diff.removed:
         lines += ["#### Removed", ""] + [f"- {_label(t, n)}" for t, n in diff.removed] + [""]
+    if diff.dependencies:
+        lines += ["#### Dependencies (what `pulumi up` waits for)", ""]
+        lines += _table(
+            ["resource", "now waits for", "no longer waits for"],
+            [[_label(d.type, d.name), ", ".join(f"`{n}`" for n in d.added) or "-",
+              ", ".join(f"`{n}`" for n in d.removed) or "-"] for d in diff.dependencies],
+        ) + [""]
     if diff.changed:
         lines += ["#### Changed", ""]
         for c in diff.changed:

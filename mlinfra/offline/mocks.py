@@ -79,8 +79,11 @@ class Registration:
     provider_ref: str
     custom: bool
     inputs: dict[str, Any]
-    # URNs the registration waited for (depends_on and the resources its inputs came from).
+    # URNs the registration waited for: `depends_on` and the resources its inputs came from, as the engine
+    # receives them (components expanded to their custom-resource descendants).
     dependencies: list[str] = field(default_factory=list)
+    # Per input (the provider's camelCase name), the URNs whose Outputs it was built from.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -143,7 +146,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, also keeping each registration's parent, provider and whether it is custom."""
+    """The mock monitor, also keeping each registration's parent, provider, dependencies and whether it is
+    custom."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
@@ -162,6 +166,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     inputs=rpc.deserialize_properties(request.object),
                     dependencies=list(request.dependencies),
+                    property_dependencies={
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items() if deps.urns
+                    },
                 )
             )
         return response

@@ -177,10 +177,33 @@ def _cluster_of(provider_name: str | None) -> str:
     return provider_name[: -len("-k8s")] if provider_name.endswith("-k8s") else provider_name
 
 
+def resource_refs(registrations: list[Any]) -> dict[str, str]:
+    """How `resources.json` names each registration (URN -> reference): its name, which is unique in a
+    platform stack; where two resources share a name (Pulumi allows it across types), `<type>::<name>`."""
+    from collections import Counter
+
+    counts = Counter(r.name for r in registrations)
+    return {r.urn: r.name if counts[r.name] == 1 else f"{r.type}::{r.name}" for r in registrations}
+
+
+def _dependency_fields(r: Any, refs: dict[str, str]) -> dict[str, Any]:
+    """`dependencies` (everything the engine waits for before creating the resource: `depends_on` and the
+    resources whose Outputs its inputs use) and `propertyDependencies` (per input, the resources it came
+    from), as sorted references. The provider is a dependency too; it is the record's `provider`."""
+
+    def names(urns: list[str]) -> list[str]:
+        return sorted({refs.get(u, u) for u in urns})
+
+    return {
+        "dependencies": names(getattr(r, "dependencies", [])),
+        "propertyDependencies": {k: names(v) for k, v in sorted(getattr(r, "property_dependencies", {}).items())},
+    }
+
+
 def build_render(registrations: list[Any]) -> dict[str, Any]:
     """Turn registrations into the files of a render directory: {relative path: text}."""
     providers = _provider_names(registrations)
-    names_by_urn = {r.urn: r.name for r in registrations}
+    refs = resource_refs(registrations)
     resources = []
     files: dict[str, str] = {}
     for r in registrations:
@@ -190,8 +213,9 @@ def build_render(registrations: list[Any]) -> dict[str, Any]:
             {
                 "type": r.type,
                 "name": r.name,
-                "parent": names_by_urn.get(r.parent_urn),
+                "parent": refs.get(r.parent_urn),
                 "provider": provider,
+                **_dependency_fields(r, refs),
                 "inputs": inputs,
             }
         )

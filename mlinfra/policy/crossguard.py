@@ -45,6 +45,23 @@ def record_of(resource_type: str, name: str, props: Any, provider: Any = None, u
     }
 
 
+def stack_record_of(resource: Any) -> Record:
+    """A rule record from a stack policy's PolicyResource, with the graph as `resources.json` has it: parent,
+    dependencies and property dependencies by resource name (see `mlinfra.offline.graph`)."""
+    def names(resources: Any) -> list[str]:
+        return sorted({str(r.name) for r in resources or ()})
+
+    parent = getattr(resource, "parent", None)
+    return {
+        **record_of(resource.resource_type, resource.name, resource.props, resource.provider, resource.urn),
+        "parent": getattr(parent, "name", None),
+        "dependencies": names(getattr(resource, "dependencies", None)),
+        "propertyDependencies": {
+            str(k): names(v) for k, v in sorted((getattr(resource, "property_dependencies", None) or {}).items())
+        },
+    }
+
+
 def _waived(rule_id: str, record: Record, waivers: Mapping[tuple[str, str], Waiver]) -> bool:
     if (rule_id, str(record.get("name"))) in waivers:
         return True
@@ -94,7 +111,7 @@ def _resource_validate(rule: Rule, waivers: Mapping[tuple[str, str], Waiver]) ->
 
 def _stack_validate(rule: Rule, waivers: Mapping[tuple[str, str], Waiver]) -> Callable[[Any, Any], None]:
     def validate(args: Any, report_violation: Callable[..., None]) -> None:
-        records = [record_of(r.resource_type, r.name, r.props, r.provider, r.urn) for r in args.resources]
+        records = [stack_record_of(r) for r in args.resources]
         assert rule.stack_check is not None
         for record, message in rule.stack_check(records):
             if not _waived(rule.id, record, waivers):

@@ -25,6 +25,18 @@ from mlinfra.policy.crossguard import policies
 from mlinfra.policy.waivers import parse_waivers
 
 
+def link_graph(stack: list[PolicyResource], records: list[dict]) -> None:
+    """Parents, dependencies and property dependencies as the engine hands them: PolicyResource objects."""
+    by_name = {r.name: r for r in stack}
+    for resource, record in zip(stack, records, strict=True):
+        resource.parent = by_name.get(record.get("parent"))
+        resource.dependencies = [by_name[d] for d in record.get("dependencies") or () if d in by_name]
+        resource.property_dependencies = {
+            key: [by_name[d] for d in deps if d in by_name]
+            for key, deps in (record.get("propertyDependencies") or {}).items()
+        }
+
+
 def main() -> None:
     data = json.load(sys.stdin)
     pack = policies(parse_waivers(data.get("waivers", []), "stdin"))
@@ -47,6 +59,7 @@ def main() -> None:
         else:
             stack = [PolicyResource(r["type"], props, urn, r["name"], opts, provider, None, [], {})
                      for r, urn, provider, props in resources]
+            link_graph(stack, [r for r, *_ in resources])
 
             def report_stack(message, urn=None, policy=policy):
                 out.append({"policy": policy.name, "resource": (urn or "").rsplit("::", 1)[-1], "message": message})

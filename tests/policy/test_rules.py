@@ -44,8 +44,41 @@ SPOT_QUEUE = helm("oci://public.ecr.aws/karpenter/karpenter", "1.14.1",
 NO_QUEUE = helm("oci://public.ecr.aws/karpenter/karpenter", "1.14.1", {"settings": {"clusterName": "c"}},
                 name="karpenter")
 
+
+
+def waits(rec, *deps, **property_deps):
+    """A record with its dependencies (and property dependencies, by input) as `resources.json` has them."""
+    return {**rec, "dependencies": sorted({*deps, *(d for v in property_deps.values() for d in v)}),
+            "propertyDependencies": property_deps}
+
+
+KUEUE_RELEASE = helm("oci://registry.k8s.io/kueue/charts/kueue", "0.19.2", name="kueue-release")
+QUEUE = k8s({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "q"}}, name="cq")
+ROLE = record("aws:iam/role:Role", {}, "node-role", "eks-aws")
+ATTACHMENT = waits(record("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "node-role"}, "node-policy",
+                          "eks-aws"), role=["node-role"])
+NODE_GROUP = record("aws:eks/nodeGroup:NodeGroup", {}, "ng", "eks-aws")
+EKS_PROVIDER = record("pulumi:providers:kubernetes", {}, "eks-k8s")
+OTHER_PROVIDER = record("pulumi:providers:kubernetes", {}, "other-k8s")
+OTHER_NAMESPACE = k8s({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}, "other-ns", "other-k8s")
+
 # (rule id, case name, records, expected message fragment or None when the rule must pass)
 CASES = [
+    ("MLI-GRAPH-001", "waits for its chart", [KUEUE_RELEASE, waits(QUEUE, "kueue-release")], None),
+    ("MLI-GRAPH-001", "created before its CRD", [KUEUE_RELEASE, QUEUE], "does not wait for kueue-release"),
+    ("MLI-GRAPH-001", "chart on another cluster", [{**KUEUE_RELEASE, "provider": "other-k8s"},
+                                                   waits(QUEUE, "kueue-release")],
+     "no Helm release of the kueue chart on provider 'eks-k8s'"),
+    ("MLI-GRAPH-002", "waits for the role's policies",
+     [ROLE, ATTACHMENT, waits(NODE_GROUP, "node-policy", nodeRoleArn=["node-role"])], None),
+    ("MLI-GRAPH-002", "created before the role's policies", [ROLE, ATTACHMENT, waits(NODE_GROUP, nodeRoleArn=[
+        "node-role"])], "grants it does not wait for: node-policy"),
+    ("MLI-GRAPH-003", "own cluster only", [EKS_PROVIDER, OTHER_PROVIDER, OTHER_NAMESPACE, waits(QUEUE)], None),
+    ("MLI-GRAPH-003", "waits for another cluster", [EKS_PROVIDER, OTHER_PROVIDER, OTHER_NAMESPACE,
+                                                    waits(QUEUE, "other-ns")],
+     "another cluster's provider: other-k8s (other)"),
+    ("MLI-GRAPH-004", "acyclic", [ROLE, ATTACHMENT], None),
+    ("MLI-GRAPH-004", "cycle", [waits(ROLE, "node-policy"), ATTACHMENT], "dependency cycle: "),
     ("MLI-EKS-001", "required", [record(LT, LAUNCH_TEMPLATE)], None),
     ("MLI-EKS-001", "optional", [record(LT, merge(LAUNCH_TEMPLATE, metadataOptions__httpTokens="optional"))],
      "httpTokens must be 'required'"),

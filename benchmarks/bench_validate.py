@@ -16,7 +16,7 @@ from unittest import mock
 import yaml
 
 from mlinfra.offline import cel_k8s, structural
-from mlinfra.offline.validate import Validator, default_crds_dir
+from mlinfra.offline.validate import Validator, contracts_dir
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "contract" / "fixtures" / "validate"
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--crds", type=Path, default=None)
     args = parser.parse_args()
-    crds = args.crds or default_crds_dir()
+    crds = contracts_dir(args.crds)
 
     start = time.perf_counter()
     validator = Validator(crds, "1.33")

@@ -13,16 +13,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("mlinfra.offline.diff", "compare two renders as Markdown: changes, replacements, GPU capacity, quotas"),
     "check": ("mlinfra.offline.check", "apply the security rules to a render; list open and waived findings"),
     "catalog": ("mlinfra.catalog.cli", "list GPU models, MIG profiles and cloud instance/machine types"),
+    "upstream": ("mlinfra.offline.upstream", "fetch the pinned upstream CRDs and chart values that validate reads"),
 }
 
-USAGE = "usage: mlinfra COMMAND [ARGS...]\n\ncommands:\n" + "".join(
+USAGE = "usage: mlinfra [--version] COMMAND [ARGS...]\n\ncommands:\n" + "".join(
     f"  {name:<10} {text}\n" for name, (_, text) in COMMANDS.items()
 ) + "\nRun `mlinfra COMMAND --help` for a command's options.\n"
+
+
+def version() -> str:
+    """`mlinfra-pulumi <version>`: the distribution name (what `pip install` takes) and its version."""
+    from mlinfra import __version__
+
+    return f"mlinfra-pulumi {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand's `main(argv)`."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["--version"], ["-V"]):
+        print(version())
+        return 0
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if args else 2

@@ -8,7 +8,6 @@ A rule that cannot be evaluated is reported as not checked, never as passed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -22,28 +21,13 @@ from mlinfra.offline.crds import CrdIndex, crd_index
 from mlinfra.offline.k8s_builtin import CLUSTER_SCOPED, BuiltinSchemas
 from mlinfra.offline.report import NotChecked, Problem, Report, json_path
 from mlinfra.offline.structural import Findings, Node, Walker, compile_schema
+from mlinfra.offline.upstream import ContractsNotFoundError, contracts_dir
 
-__all__ = ["NotChecked", "Problem", "Report", "Validator", "default_crds_dir", "main", "validate_dir",
-           "validate_objects"]
+__all__ = ["ContractsNotFoundError", "NotChecked", "Problem", "Report", "Validator", "contracts_dir", "main",
+           "validate_dir", "validate_objects"]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CLUSTER_DIR = "_cluster"  # the render's folder for cluster-scoped objects
-
-
-def _repo_root() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    return None
-
-
-def default_crds_dir() -> Path:
-    """$MLINFRA_CRDS, else `../shared/upstream` beside the repository root (the folder with pyproject.toml)."""
-    env = os.environ.get("MLINFRA_CRDS")
-    if env:
-        return Path(env)
-    root = _repo_root()
-    return (root.parent if root else Path.cwd()) / "shared" / "upstream"
 
 
 def object_label(obj: Any, path_namespace: str | None = None) -> str:
@@ -65,9 +49,7 @@ class Validator:
     def __init__(self, crds_dir: Path, kubernetes_version: str = "1.33") -> None:
         self.crds_dir = Path(crds_dir)
         if not self.crds_dir.is_dir():
-            raise FileNotFoundError(
-                f"CRD folder {self.crds_dir} does not exist: pass --crds PATH or set MLINFRA_CRDS to the folder of "
-                "upstream CRDs and chart values (../shared/upstream beside the repository by default)")
+            raise ContractsNotFoundError(f"contracts folder {self.crds_dir} does not exist")
         self.kubernetes_version = kubernetes_version
         self.builtins = BuiltinSchemas(kubernetes_version)
         self._index: CrdIndex | None = None
@@ -197,7 +179,7 @@ def validate_objects(objs: Iterable[Any], crds_dir: str | Path | None = None, ku
     Each object must carry its namespace in metadata if its kind is namespaced. Problems name the object's
     position as the file (`<objects>[3]`).
     """
-    validator = validator_for(Path(crds_dir) if crds_dir else default_crds_dir(), kubernetes_version)
+    validator = validator_for(contracts_dir(crds_dir), kubernetes_version)
     allow = tuple(allow_kinds)
     report = Report()
     for i, obj in enumerate(objs):
@@ -214,7 +196,7 @@ def validate_dir(path: str | Path, crds_dir: str | Path | None = None, kubernete
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"render directory {root} does not exist")
-    validator = validator_for(Path(crds_dir) if crds_dir else default_crds_dir(), kubernetes_version)
+    validator = validator_for(contracts_dir(crds_dir), kubernetes_version)
     allow = tuple(allow_kinds)
     report = Report()
     for file in sorted((root / "manifests").rglob("*.y*ml")):
@@ -252,8 +234,8 @@ def _parser() -> argparse.ArgumentParser:
                     "resources against the pinned CRDs (including CEL rules), Helm values against the charts.")
     parser.add_argument("dir", metavar="DIR", help="render directory (from `mlinfra render`)")
     parser.add_argument("--crds", metavar="PATH", default=None,
-                        help="folder of upstream CRDs and chart values (default: $MLINFRA_CRDS, else "
-                             "../shared/upstream beside the repository)")
+                        help="folder of the pinned upstream CRDs and chart values (default: $MLINFRA_UPSTREAM, "
+                             "else the cache `mlinfra upstream fetch` fills)")
     parser.add_argument("--kubernetes-version", default="1.33", metavar="1.NN",
                         help="Kubernetes version of the built-in schemas (default: 1.33)")
     parser.add_argument("--allow-kind", action="append", default=[], metavar="KIND",
@@ -267,14 +249,14 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on bad arguments; the caller wants a code
         return int(exc.code or 0)
-    crds = Path(args.crds) if args.crds else default_crds_dir()
     if not Path(args.dir).is_dir():
         print(f"mlinfra validate: render directory {args.dir} does not exist (run `mlinfra render` first)",
               file=sys.stderr)
         return 2
-    if not crds.is_dir():
-        print(f"mlinfra validate: CRD folder {crds} does not exist: pass --crds PATH or set MLINFRA_CRDS",
-              file=sys.stderr)
+    try:
+        crds = contracts_dir(args.crds)
+    except ContractsNotFoundError as exc:
+        print(f"mlinfra validate: {exc}", file=sys.stderr)
         return 2
     try:
         report = validate_dir(args.dir, crds, args.kubernetes_version, args.allow_kind)

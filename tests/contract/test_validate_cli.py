@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlinfra.offline.validate import default_crds_dir, main, validate_dir
+from mlinfra.offline.validate import contracts_dir, main, validate_dir
 
 
 @pytest.fixture
@@ -64,23 +64,34 @@ def test_missing_render_dir_is_a_usage_error(tmp_path: Path, crds: Path, capsys:
 def test_missing_crd_folder_is_a_usage_error(render: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(render), "--crds", str(tmp_path / "no-crds")]) == 2
-    assert "CRD folder" in capsys.readouterr().err
+    assert f"contracts folder {tmp_path / 'no-crds'} (from --crds) does not exist" in capsys.readouterr().err
 
 
 def test_crds_default_from_environment(render: Path, crds: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("MLINFRA_CRDS", str(crds))
-    assert default_crds_dir() == crds
+    monkeypatch.setenv("MLINFRA_UPSTREAM", str(crds))
+    assert contracts_dir() == crds
     assert main([str(render)]) == 0
-    monkeypatch.setenv("MLINFRA_CRDS", "/nonexistent/crds")
+    monkeypatch.setenv("MLINFRA_UPSTREAM", "/nonexistent/crds")
     assert main([str(render)]) == 2
+    assert "/nonexistent/crds (from $MLINFRA_UPSTREAM) does not exist" in capsys.readouterr().err
 
 
-def test_crds_default_beside_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLINFRA_CRDS", raising=False)
-    root = Path(__file__).resolve().parents[2]
-    assert (root / "pyproject.toml").is_file()
-    assert default_crds_dir() == root.parent / "shared" / "upstream"
+def test_crds_option_wins_over_environment(crds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLINFRA_UPSTREAM", str(tmp_path))
+    assert contracts_dir(crds) == crds
+    assert contracts_dir() == tmp_path
+
+
+def test_nothing_found_names_the_fetch_command(render: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # No option, no variable, an empty cache: the error says what to run.
+    monkeypatch.delenv("MLINFRA_UPSTREAM", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main([str(render)]) == 2
+    err = capsys.readouterr().err
+    assert "Run `mlinfra upstream fetch`" in err
+    assert str(tmp_path / "cache" / "mlinfra" / "upstream") in err
 
 
 def test_bad_arguments_and_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,3 +51,17 @@ def test_catalog_does_not_import_pulumi():
             "print('pulumi' in sys.modules, 'pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False False")
+
+
+def test_version_is_the_distribution_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"mlinfra-pulumi {version('mlinfra-pulumi')}\n"
+
+
+def test_help_lists_the_upstream_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mlinfra [--version] COMMAND")
+    assert "  upstream   fetch the pinned upstream CRDs" in out

@@ -3,13 +3,22 @@
 A render directory is what `mlinfra render` writes. The diff reads `resources.json` (every resource with its
 inputs; the manifests and Helm files are views of the same inputs) and `capacity.json` (GPU capacity per
 cluster and pool), and reports resources added, changed (each changed field as a path with before -> after)
-and removed; the node pools and clusters a change would replace (or whose nodes it would roll); GPU capacity
+and removed; the node pools and clusters a change would replace (or whose nodes it would roll), from the facts
+about the pinned providers in `mlinfra.catalog.replacement`; the pools whose MIG layout changes (every GPU of the
+pool is re-partitioned, its GPU pods drained, although the node group or pool is updated in place); GPU capacity
 per cluster and pool; and the quota of every queue, before and after.
+
+Values are never cut: a short value is a table cell, a multi-line or long value (a ConfigMap's data, an alert
+rule, a dashboard) is shown as a unified line diff.
+
+Exit codes: 0 when the diff was written; 1 when a render is missing or unreadable; 2 on bad arguments. With
+`--detailed-exitcode` (for CI, as `terraform plan -detailed-exitcode`): 0 no changes, 2 changes, 1 error.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import html
 import json
 import re
@@ -19,54 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from mlinfra.catalog.replacement import CHANGE_FACTS, MIG_REPARTITION_SOURCE
+
 if TYPE_CHECKING:
     from mlinfra.spec.environment import EnvironmentSpec
-
-# Fields whose change makes the provider delete and re-create the resource (ForceNew in the providers), per
-# resource type. A path matches when it is the field itself or anything under it. Sources: the pulumi-aws and
-# pulumi-gcp (Terraform provider) schemas; initialNodeCount is left out because the node pools ignore it.
-REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
-    "aws:eks/nodeGroup:NodeGroup": (
-        "amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "nodeGroupName",
-        "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds",
-    ),
-    "aws:eks/cluster:Cluster": (
-        "name", "roleArn", "encryptionConfig", "kubernetesNetworkConfig", "outpostConfig",
-        "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions",
-    ),
-    "gcp:container/nodePool:NodePool": (
-        "cluster", "location", "project", "name", "namePrefix", "networkConfig",
-        "nodeConfig.machineType", "nodeConfig.guestAccelerators", "nodeConfig.diskSizeGb", "nodeConfig.diskType",
-        "nodeConfig.spot", "nodeConfig.preemptible", "nodeConfig.oauthScopes", "nodeConfig.serviceAccount",
-        "nodeConfig.shieldedInstanceConfig", "nodeConfig.localSsdCount", "nodeConfig.minCpuPlatform",
-        "placementPolicy",
-    ),
-    "gcp:container/cluster:Cluster": (
-        "name", "location", "project", "network", "subnetwork", "ipAllocationPolicy", "enableAutopilot",
-        "privateClusterConfig.enablePrivateEndpoint", "privateClusterConfig.masterIpv4CidrBlock",
-        "privateClusterConfig.privateEndpointSubnetwork", "nodeConfig", "initialNodeCount",
-    ),
-    # Immutable Kubernetes fields: Pulumi replaces the object.
-    "kubernetes:apps/v1:Deployment": ("spec.selector",),
-    "kubernetes:apps/v1:StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"),
-    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
-    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template", "spec.completions"),
-}
-
-# Fields whose change keeps the resource but replaces its nodes: Karpenter marks nodes drifted and rolls them,
-# a managed node group rolls onto a new launch template version.
-ROLL_FIELDS: dict[str, tuple[str, ...]] = {
-    "kubernetes:karpenter.sh/v1:NodePool": ("spec.template",),
-    "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": ("spec",),
-    "aws:eks/nodeGroup:NodeGroup": ("launchTemplate", "releaseVersion", "version", "labels", "taints"),
-    "aws:ec2/launchTemplate:LaunchTemplate": ("imageId", "userData", "blockDeviceMappings", "metadataOptions"),
-}
 
 # Fields that are not worth reading in a review (provider bookkeeping).
 IGNORED_FIELDS = ("__", "initialNodeCount")
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_VALUE_CHARS = 80
+# A value shown in a table cell stays on one line; longer or multi-line values are shown as a line diff.
+CELL_CHARS = 80
 
 
 # --- reading a render -----------------------------------------------------------------------------------
@@ -81,14 +55,29 @@ class Render:
     exists: bool = True
 
 
-def load_render(path: Path) -> Render:
-    """Read a render directory. A missing directory is an empty render (a stack that a PR adds or removes)."""
-    if not (path / "resources.json").exists():
-        return Render(exists=False)
-    resources = json.loads((path / "resources.json").read_text())
-    capacity_file = path / "capacity.json"
-    capacity = json.loads(capacity_file.read_text()) if capacity_file.exists() else None
-    return Render({(r["type"], r["name"]): r for r in resources}, capacity)
+class RenderError(Exception):
+    """A render directory that cannot be read: missing, without resources.json, or not valid JSON."""
+
+
+def load_render(path: Path, missing_ok: bool = False) -> Render:
+    """Read a render directory.
+
+    A directory that does not exist is an empty render when `missing_ok` (a stack that a pull request adds or
+    removes); otherwise, and for a directory without a readable `resources.json`, `RenderError`.
+    """
+    if not path.exists():
+        if missing_ok:
+            return Render(exists=False)
+        raise RenderError(f"render directory {path} does not exist (run `mlinfra render` first)")
+    try:
+        resources = json.loads((path / "resources.json").read_text())
+        capacity_file = path / "capacity.json"
+        capacity = json.loads(capacity_file.read_text()) if capacity_file.exists() else None
+        return Render({(r["type"], r["name"]): r for r in resources}, capacity)
+    except FileNotFoundError as exc:
+        raise RenderError(f"{path} is not a render directory: {exc.filename} is missing") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RenderError(f"{path} is not a readable render: {type(exc).__name__}: {exc}") from exc
 
 
 def render_from_files(files: dict[str, str]) -> Render:
@@ -178,15 +167,15 @@ def _under(path: str, prefixes: Iterable[str]) -> str | None:
 
 
 def replace_reason(type_: str, paths: Iterable[str]) -> list[str]:
-    """The changed paths of a resource that force its replacement (per `REPLACE_FIELDS`), in order."""
-    table = REPLACE_FIELDS.get(type_, ())
-    return [p for p in paths if _under(p, table)]
+    """The changed paths of a resource that force its replacement (`CHANGE_FACTS[type_].replace`), in order."""
+    facts = CHANGE_FACTS.get(type_)
+    return [p for p in paths if facts and _under(p, facts.replace)]
 
 
 def roll_reason(type_: str, paths: Iterable[str]) -> list[str]:
-    """The changed paths of a resource that keep it but replace its nodes (per `ROLL_FIELDS`)."""
-    table = ROLL_FIELDS.get(type_, ())
-    return [p for p in paths if _under(p, table)]
+    """The changed paths of a resource that keep it but replace its nodes (`CHANGE_FACTS[type_].nodes`)."""
+    facts = CHANGE_FACTS.get(type_)
+    return [p for p in paths if facts and _under(p, facts.nodes)]
 
 
 # --- the diff -------------------------------------------------------------------------------------------
@@ -242,6 +231,17 @@ class DependencyChange:
 
 
 @dataclass
+class MigChange:
+    """A pool whose MIG layout changes: the layout its nodes select, or that layout's definition."""
+
+    cluster: str
+    pool: str
+    before: str | None  # layout name (`nvidia.com/mig.config`), None when MIG was off
+    after: str | None
+    redefined: bool  # same name, other devices in the mig-parted config
+
+
+@dataclass
 class Diff:
     """Everything a reviewer sees for one stack."""
 
@@ -254,11 +254,13 @@ class Diff:
     base_exists: bool = True
     head_exists: bool = True
     dependencies: list[DependencyChange] = field(default_factory=list)
+    mig: list[MigChange] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        """No resource, dependency, capacity or quota change."""
-        return not (self.added or self.removed or self.changed or self.quotas or self.dependencies) and all(
+        """No resource, dependency, MIG layout, capacity or quota change."""
+        return not (self.added or self.removed or self.changed or self.quotas or self.dependencies
+                    or self.mig) and all(
             r.delta == 0 and r.resources_before == r.resources_after for r in self.capacity
         )
 
@@ -275,6 +277,54 @@ def dependency_changes(base: Render, head: Render) -> list[DependencyChange]:
         h = set(head.resources[key].get("dependencies") or ())
         if b != h:
             out.append(DependencyChange(key[0], key[1], sorted(h - b), sorted(b - h)))
+    return out
+
+
+def mig_parted_layouts(resources: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per cluster, the named layouts (`mig-configs`) of the mig-parted config a render hands the MIG manager.
+
+    Found by content: a ConfigMap whose data holds a YAML document with `mig-configs` (mig-parted's format).
+    """
+    layouts: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        inputs = r.get("inputs") or {}
+        if inputs.get("kind") != "ConfigMap" or not str(r.get("type", "")).startswith("kubernetes:"):
+            continue
+        for text in (inputs.get("data") or {}).values():
+            if not isinstance(text, str) or "mig-configs" not in text:
+                continue
+            try:
+                doc = yaml.safe_load(text)
+            except yaml.YAMLError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("mig-configs"), dict):
+                layouts.setdefault(_cluster_of(r.get("provider")), {}).update(doc["mig-configs"])
+    return layouts
+
+
+def _cluster_of(provider: str | None) -> str:
+    provider = provider or ""
+    return provider[: -len("-k8s")] if provider.endswith("-k8s") else provider
+
+
+def mig_changes(base: Render, head: Render) -> list[MigChange]:
+    """Pools (both renders) whose MIG layout name changes, or whose layout is redefined in the mig-parted config."""
+    def pool_layouts(render: Render) -> dict[tuple[str, str], str | None]:
+        clusters = (render.capacity or {}).get("clusters", {})
+        return {(c, p): info.get("mig_layout") for c, data in clusters.items()
+                for p, info in (data.get("pools") or {}).items()}
+
+    before, after = pool_layouts(base), pool_layouts(head)
+    defs_before = mig_parted_layouts(base.resources.values())
+    defs_after = mig_parted_layouts(head.resources.values())
+    out = []
+    for key in sorted(set(before) & set(after)):
+        cluster, pool = key
+        old, new = before[key], after[key]
+        if old != new:
+            out.append(MigChange(cluster, pool, old, new, False))
+        elif new is not None and (defs_before.get(cluster, {}).get(new) != defs_after.get(cluster, {}).get(new)):
+            out.append(MigChange(cluster, pool, old, new, True))
     return out
 
 
@@ -321,8 +371,7 @@ def queue_quotas(resources: Iterable[dict[str, Any]]) -> dict[tuple[str, str, st
     for r in resources:
         inputs = r.get("inputs") or {}
         kind, api = inputs.get("kind"), str(inputs.get("apiVersion", ""))
-        provider = r.get("provider") or ""
-        cluster = provider[: -len("-k8s")] if provider.endswith("-k8s") else provider
+        cluster = _cluster_of(r.get("provider"))
         name = (inputs.get("metadata") or {}).get("name") or r["name"]
         spec = inputs.get("spec") or {}
         if kind == "ClusterQueue" and api.startswith("kueue.x-k8s.io/"):
@@ -355,22 +404,51 @@ def compute_diff(base: Render, head: Render) -> Diff:
     quotas = [QuotaRow(*k, bq.get(k), hq.get(k)) for k in sorted(set(bq) | set(hq)) if bq.get(k) != hq.get(k)]
     known = (base.capacity is not None or not base.exists) and (head.capacity is not None or not head.exists)
     return Diff(added, removed, changed, _pool_rows(base.capacity, head.capacity), quotas, known,
-                base.exists, head.exists, dependency_changes(base, head))
+                base.exists, head.exists, dependency_changes(base, head), mig_changes(base, head))
 
 
 # --- Markdown -------------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
+def _text(value: Any) -> str:
     if value is None:
-        text = "(none)"
-    elif isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, sort_keys=True, separators=(", ", ": "))
-    if len(text) > MAX_VALUE_CHARS:
-        text = text[: MAX_VALUE_CHARS - 3] + "..."
-    return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def inline(value: Any) -> bool:
+    """Whether a value is shown whole in a table cell: one line of at most CELL_CHARS characters."""
+    text = _text(value)
+    return "\n" not in text and len(text) <= CELL_CHARS
+
+
+def _cell(value: Any) -> str:
+    text = _text(value).replace("|", "\\|")
+    # A code span holds any backtick run shorter than its fence: the value is shown as it is.
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _lines(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.splitlines()
+    return yaml.safe_dump(value, sort_keys=True, default_flow_style=False, width=1_000_000).splitlines()
+
+
+def line_diff(before: Any, after: Any) -> list[str]:
+    """A unified diff (difflib) of two values' lines: strings as they are, structures as YAML."""
+    return list(difflib.unified_diff(_lines(before), _lines(after), "before", "after", lineterm="", n=3))
+
+
+def _fenced(lines: list[str], lang: str = "diff") -> list[str]:
+    body = "\n".join(lines)
+    fence = "`" * max(3, max((len(m) + 1 for m in re.findall(r"`{3,}", body)), default=3))
+    return [fence + lang, *lines, fence]
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -410,8 +488,13 @@ def format_markdown(diff: Diff, title: str | None = None) -> str:
     if replaced or rolled:
         lines += ["#### Replacements", ""]
         rows = [[_label(c.type, c.name), "**replace**", ", ".join(f"`{p}`" for p in c.replace)] for c in replaced]
-        rows += [[_label(c.type, c.name), "nodes roll", ", ".join(f"`{p}`" for p in c.roll)] for c in rolled]
+        rows += [[_label(c.type, c.name), "nodes replaced (in-place update)", ", ".join(f"`{p}`" for p in c.roll)]
+                 for c in rolled]
         lines += _table(["resource", "effect", "because of"], rows) + [""]
+        lines += ["<sub>From the pinned providers' schemas (ForceNew properties) and update APIs: "
+                  "`mlinfra/catalog/replacement.py` lists each fact with its source.</sub>", ""]
+    if diff.mig:
+        lines += _mig_lines(diff.mig)
     if diff.capacity_known:
         lines += _capacity_lines(diff.capacity)
     else:
@@ -439,12 +522,30 @@ def format_markdown(diff: Diff, title: str | None = None) -> str:
             # Markdown is not rendered inside <summary>, so the name is marked up in HTML there.
             lines += [f"<details><summary><code>{html.escape(c.name)}</code> ({html.escape(c.type)}): "
                       f"{len(c.fields)} field(s){' (replace)' if c.replace else ''}</summary>", ""]
-            lines += _table(
-                ["field", "before", "after"],
-                [[f"`{p}`", _cell(b), _cell(a)] for p, b, a in c.fields],
-            )
-            lines += ["", "</details>", ""]
+            short = [(p, b, a) for p, b, a in c.fields if inline(b) and inline(a)]
+            long = [(p, b, a) for p, b, a in c.fields if not (inline(b) and inline(a))]
+            if short:
+                lines += _table(["field", "before", "after"], [[f"`{p}`", _cell(b), _cell(a)] for p, b, a in short])
+                lines += [""]
+            for p, b, a in long:
+                lines += [f"`{p}`:", ""] + _fenced(line_diff(b, a)) + [""]
+            lines += ["</details>", ""]
     return "\n".join(lines)
+
+
+def _mig_lines(changes: list[MigChange]) -> list[str]:
+    lines = ["#### MIG re-partitioning", ""]
+    rows = []
+    for m in changes:
+        what = (f"layout `{m.after}` redefined in the mig-parted config" if m.redefined
+                else f"`{m.before or 'MIG off'}` -> `{m.after or 'MIG off'}`")
+        rows.append([f"{m.cluster} / `{m.pool}`", what])
+    lines += _table(["cluster / pool", "MIG layout"], rows) + [""]
+    lines += ["**Every GPU of these pools is re-partitioned**: the MIG manager applies the new layout on each node "
+              "and needs its GPUs free of user workloads, so the GPU pods of every node are drained (on cloud VMs "
+              "the node may reboot), although the node group or node pool itself is updated in place. Schedule "
+              "it like a node roll.", "", f"<sub>Source: {MIG_REPARTITION_SOURCE}</sub>", ""]
+    return lines
 
 
 def _capacity_lines(rows: list[CapacityRow]) -> list[str]:
@@ -466,25 +567,49 @@ def _capacity_lines(rows: list[CapacityRow]) -> list[str]:
     return lines + [""]
 
 
-def diff_dirs(base: Path, head: Path, title: str | None = None) -> str:
-    """Markdown comparing two render directories."""
-    return format_markdown(compute_diff(load_render(base), load_render(head)), title)
+def diff_dirs(base: Path, head: Path, title: str | None = None, missing_ok: bool = False) -> str:
+    """Markdown comparing two render directories (`RenderError` when one cannot be read; see `load_render`)."""
+    return format_markdown(compute_diff(load_render(base, missing_ok), load_render(head, missing_ok)), title)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry: `mlinfra diff BASE HEAD [--title T] [--out FILE]`."""
-    parser = argparse.ArgumentParser(prog="mlinfra diff", description=__doc__.splitlines()[0])
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlinfra diff", description=__doc__.splitlines()[0],
+        epilog="exit codes: 0 diff written; 1 a render is missing or unreadable; 2 bad arguments. With "
+               "--detailed-exitcode: 0 no changes, 1 error, 2 changes.")
     parser.add_argument("base", type=Path, help="render directory of the base branch")
     parser.add_argument("head", type=Path, help="render directory of the pull request")
     parser.add_argument("--title", help="heading of the comment section (e.g. the stack name)")
     parser.add_argument("--out", type=Path, help="also write the Markdown to this file")
-    args = parser.parse_args(argv)
-    if not (args.base / "resources.json").exists() and not (args.head / "resources.json").exists():
-        print(f"mlinfra diff: neither {args.base} nor {args.head} is a render directory (no resources.json)",
-              file=sys.stderr)
-        return 2
-    text = diff_dirs(args.base, args.head, args.title)
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="a render directory that does not exist is an empty render: the stack is new (BASE "
+                             "missing) or removed (HEAD missing). One of the two must exist")
+    parser.add_argument("--detailed-exitcode", action="store_true",
+                        help="exit 0 when there are no changes, 2 when there are, 1 on error (as terraform plan)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry: `mlinfra diff BASE HEAD [--title T] [--out FILE] [--allow-missing] [--detailed-exitcode]`."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(args_list)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+        # In detailed mode 2 means "changes": a usage error must not read as one.
+        return 1 if code == 2 and "--detailed-exitcode" in args_list else code
+    if args.allow_missing and not args.base.exists() and not args.head.exists():
+        print(f"mlinfra diff: neither {args.base} nor {args.head} exists", file=sys.stderr)
+        return 1
+    try:
+        result = compute_diff(load_render(args.base, args.allow_missing), load_render(args.head, args.allow_missing))
+    except RenderError as err:
+        print(f"mlinfra diff: {err}", file=sys.stderr)
+        return 1
+    text = format_markdown(result, args.title)
     if args.out:
         args.out.write_text(text)
     print(text, end="")
+    if args.detailed_exitcode:
+        return 0 if result.empty else 2
     return 0

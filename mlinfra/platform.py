@@ -70,6 +70,11 @@ class Platform(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     def _outputs(self) -> dict[str, object]:
+        """What the platform stack exports for team stacks (`docs/environments.md`, "Team stacks"):
+
+        `{"environment": str, "clusters": {name: {cloud, region, kubeconfig (secret), pools, addons, scheduler,
+        queues, flavors}}, "teams": {team: {cluster, namespace, queue, scheduler}}}`.
+        """
         from mlinfra.k8s.scheduling import cluster_outputs
 
         clusters: dict[str, object] = {}
@@ -86,4 +91,24 @@ class Platform(pulumi.ComponentResource):
                 # Team stacks read their LocalQueue / Volcano queue and the flavor names from here.
                 **cluster_outputs(self.spec, ctx.cluster, ctx.pools),
             }
-        return {"environment": self.spec.environment, "clusters": clusters}
+        return {"environment": self.spec.environment, "clusters": clusters, "teams": team_outputs(self.spec)}
+
+
+def team_outputs(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
+    """Where each team's work goes: `{team: {cluster, namespace, queue, scheduler}}`.
+
+    The platform creates the namespace and the queue; `queue` is what workloads name in
+    `kueue.x-k8s.io/queue-name` (or as their Volcano queue).
+    """
+    from mlinfra.k8s.scheduling import queue_name
+
+    out: dict[str, dict[str, str]] = {}
+    for team in spec.scheduling.teams:
+        cluster = spec.cluster(team.cluster)
+        out[team.name] = {
+            "cluster": team.cluster,
+            "namespace": team.namespace_name,
+            "queue": queue_name(team),
+            "scheduler": cluster.scheduler if cluster is not None else "none",
+        }
+    return out

@@ -8,6 +8,8 @@ from mlinfra.k8s.gpu_hpa import GpuUtilizationHpa, GpuUtilizationHpaArgs
 
 config = pulumi.Config()
 team = config.require("team")
+# Offline, `mlinfra render --project examples/team-stack --stack dev --platform-render build/dev` answers this
+# reference from the outputs.json of a render of the platform stack (`mlinfra render --stack dev`).
 platform = pulumi.StackReference(config.require("platformStack"))
 
 # The platform created the team's namespace and Kueue LocalQueue; read their names rather than guess them.

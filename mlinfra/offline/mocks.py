@@ -89,18 +89,27 @@ class Registration:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that answer registrations with deterministic outputs and invokes from a small table.
 
-    `stack_outputs` maps a referenced stack's name to `{"outputs": {...}, "secret_output_names": [...]}`:
-    offline there is no backend to read a `StackReference` from, so the caller supplies its outputs.
+    `stack_outputs` maps a referenced stack to `{"outputs": {...}, "secret_output_names": [...]}`, keyed by its
+    full name (`org/project/stack`) or by `project/stack` (what a render's outputs.json knows): offline there is
+    no backend to read a `StackReference` from, so the caller supplies its outputs. References it cannot answer
+    are listed in `unanswered`.
     """
 
     def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None):
         super().__init__()
         self.stack_outputs = stack_outputs or {}
+        self.referenced: dict[str, dict[str, Any]] = {}  # reference name -> the outputs it was answered with
+        self.unanswered: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
             ref = str(args.inputs.get("name") or args.name)
-            known = self.stack_outputs.get(ref, {})
+            short = "/".join(ref.split("/")[-2:])
+            known = self.stack_outputs.get(ref) or self.stack_outputs.get(short)
+            if known is None:
+                self.unanswered.append(ref)
+                known = {}
+            self.referenced[ref] = known.get("outputs", {})
             return ref, {
                 "name": ref,
                 "outputs": known.get("outputs", {}),

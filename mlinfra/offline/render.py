@@ -1,6 +1,7 @@
 """`mlinfra render`: run a stack program under Pulumi's mock runtime and write what it would create.
 
-Output (DESIGN.md): `resources.json`, `manifests/<cluster>/<namespace|_cluster>/<Kind>-<name>.yaml`,
+Output (DESIGN.md): `resources.json`, `outputs.json` (the stack's exports, secrets masked: what a team stack's
+`StackReference` reads, see `--platform-render`), `manifests/<cluster>/<namespace|_cluster>/<Kind>-<name>.yaml`,
 `helm/<cluster>/<release>.yaml` and `summary.md`. Rendering twice gives byte-identical files.
 """
 
@@ -24,6 +25,7 @@ import yaml
 from mlinfra.offline.render_text import dump_json, dump_yaml
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARK = "[secret]"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
 
@@ -121,6 +123,45 @@ def run_program(
 
     `stack_outputs` answers the program's `StackReference`s (see `RecordingMocks`).
     """
+    return run_program_with_outputs(program, config, stack_outputs)[0]
+
+
+class StackOutputError(Exception):
+    """A `StackReference` the render could not answer: no render of that stack, or an output it lacks."""
+
+
+def referenced_stack_outputs(renders: list[Path]) -> dict[str, dict[str, Any]]:
+    """The outputs of rendered stacks, keyed `project/stack`, from each render directory's `outputs.json`."""
+    found: dict[str, dict[str, Any]] = {}
+    for folder in renders:
+        path = Path(folder) / "outputs.json"
+        if not path.is_file():
+            raise StackOutputError(f"{folder} has no outputs.json: render the referenced stack first "
+                                   f"(`mlinfra render --stack NAME --out {folder}`)")
+        doc = json.loads(path.read_text())
+        found[f"{doc['project']}/{doc['stack']}"] = doc
+    return found
+
+
+def _reference_problem(mocks: Any, err: BaseException | None) -> str | None:
+    """Why a run's stack references failed: a stack nobody rendered, or a key its outputs lack."""
+    if mocks.unanswered:
+        return (f"no outputs for stack reference {', '.join(sorted(set(mocks.unanswered)))}: pass "
+                "--platform-render DIR with a render of that stack (its outputs.json)")
+    if isinstance(err, KeyError) and mocks.referenced:
+        key = err.args[0] if err.args else "?"
+        where = "; ".join(f"stack {ref} exports {', '.join(sorted(outs)) or 'nothing'}"
+                          for ref, outs in sorted(mocks.referenced.items()))
+        return f"stack output {key!r} not found: {where}"
+    return None
+
+
+def run_program_with_outputs(
+    program: Path | Callable[[], object],
+    config: StackConfig,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    """`run_program`, also returning what the program exported (`pulumi.export`; secrets still wrapped)."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime import stack as runtime_stack
@@ -144,23 +185,79 @@ def run_program(
     gc.disable()
     gc.freeze()
     old_path = list(sys.path)
+    exported: dict[str, Any] = {}
 
-    def body() -> None:
+    async def body() -> None:
         if callable(program):
             program()
         else:
             sys.path.insert(0, str(program.parent))
             runpy.run_path(str(program), run_name="__main__")
+        # `pulumi.export` puts outputs on the root stack; under mocks nothing registers them, so read them here.
+        root = settings.get_root_resource()
+        for name, value in sorted((getattr(root, "outputs", None) or {}).items()):
+            exported[name] = await _resolve_export(value)
 
     try:
-        _sync_await(runtime_stack.run_pulumi_func(body))
+        try:
+            _sync_await(runtime_stack.run_pulumi_func(body))
+        except Exception as err:
+            problem = _reference_problem(mocks, err)
+            if problem is not None:
+                raise StackOutputError(problem) from err
+            raise
+        problem = _reference_problem(mocks, None)
+        if problem is not None:
+            raise StackOutputError(problem)
     finally:
         sys.path[:] = old_path
         if collecting:
             gc.enable()
             gc.collect()  # walks only the program's objects: the heap from before the run is frozen
         gc.unfreeze()
-    return monitor.registrations
+    return monitor.registrations, exported
+
+
+async def _resolve_export(value: Any) -> Any:
+    """Resolve an exported value, replacing each secret part by `SECRET_MARK` (nested dicts and lists walked)."""
+    import pulumi
+
+    if isinstance(value, pulumi.Output):
+        if await value.is_secret():
+            return SECRET_MARK
+        value = await value.future(with_unknowns=True)
+    if isinstance(value, dict):
+        return {str(k): await _resolve_export(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [await _resolve_export(v) for v in value]
+    if hasattr(value, "__await__"):
+        return await _resolve_export(await value)
+    return value
+
+
+def stack_outputs_json(project: str, stack: str, exported: dict[str, Any]) -> str:
+    """`outputs.json`: what a stack exports, as a team stack's `StackReference` would read it offline.
+
+    `{"project", "stack", "outputs": {...}, "secret_output_names": [...]}`; every secret value is `"[secret]"`
+    and every top-level output holding one is listed as secret, as the Pulumi service marks it.
+    """
+    def has_secret(value: Any) -> bool:
+        if value == SECRET_MARK:
+            return True
+        if isinstance(value, dict):
+            return any(has_secret(v) for v in value.values())
+        if isinstance(value, list):
+            return any(has_secret(v) for v in value)
+        return False
+
+    outputs = {k: clean(v) for k, v in sorted(exported.items())}
+    doc = {
+        "project": project,
+        "stack": stack,
+        "outputs": outputs,
+        "secret_output_names": sorted(k for k, v in outputs.items() if has_secret(v)),
+    }
+    return dump_json(doc) + "\n"
 
 
 def _provider_names(registrations: list[Any]) -> dict[str, str]:
@@ -255,20 +352,15 @@ def write_tree(out: Path, files: dict[str, str]) -> None:
     os.replace(tmp, out)
 
 
-def offline_stack_outputs(project_dir: Path) -> dict[str, dict[str, Any]]:
-    """The outputs of the stacks a project references, from its `offline-outputs.yaml` (none if absent).
-
-    Offline there is no backend to read a `StackReference` from; a team stack keeps a fixture of the platform
-    stack's outputs beside its program: `{<stack name>: {outputs: {...}, secret_output_names: [...]}}`.
-    """
-    path = project_dir / "offline-outputs.yaml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-
-
-def render_stack(stack: str, out: Path | None = None, project_dir: Path | None = None) -> tuple[dict[str, str], str]:
+def render_stack(stack: str, out: Path | None = None, project_dir: Path | None = None,
+                 platform_renders: list[Path] | None = None) -> tuple[dict[str, str], str]:
     """Render one stack: check its spec, run the program under mocks, return (files, summary markdown).
 
-    Raises `SpecError` before running anything when the spec is inconsistent.
+    `platform_renders` are render directories of the stacks the program references (`StackReference`): each
+    reference is answered from the `outputs.json` of the render of that project and stack.
+
+    Raises `SpecError` before running anything when the spec is inconsistent; `StackOutputError` when a
+    reference has no render or the program reads an output the referenced stack does not export.
     """
     from mlinfra.offline.diff import capacity_json
     from mlinfra.offline.summary import resources_markdown, summary_markdown
@@ -282,8 +374,10 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     platform = config.platform()
     warnings: list[Problem] = []
     env = load_environment(platform, on_warning=warnings.append) if platform is not None else None
-    registrations = run_program(program_path(root), config, offline_stack_outputs(root))
+    referenced = referenced_stack_outputs(list(platform_renders or []))
+    registrations, exported = run_program_with_outputs(program_path(root), config, referenced)
     files = build_render(registrations)
+    files["outputs.json"] = stack_outputs_json(config.project, config.stack, exported)
     if env is not None:
         summary = summary_markdown(env, registrations, warnings)
     else:
@@ -331,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name (reads stacks/Pulumi.<stack>.yaml)")
     parser.add_argument("--out", type=Path, help="output directory (default: build/<stack> in the project)")
     parser.add_argument("--project", type=Path, help="Pulumi project folder (default: the one holding the cwd)")
+    parser.add_argument("--platform-render", type=Path, action="append", default=[], metavar="DIR",
+                        help="render directory of a stack this one references (its outputs.json answers the "
+                             "StackReference); repeatable")
     args = parser.parse_args(argv)
     root = project_root(args.project)
     out = args.out or root / "build" / args.stack
@@ -340,7 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     # skips its final collection too). Peak memory grows by what that collection would have freed.
     gc.disable()
     try:
-        files, summary = render_stack(args.stack, out, project_dir=root)
+        files, summary = render_stack(args.stack, out, project_dir=root, platform_renders=args.platform_render)
+    except StackOutputError as err:
+        print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
+        return 1
     except SpecError as err:
         print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
         return 1

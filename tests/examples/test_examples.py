@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mlinfra.offline.render import render_stack, write_tree
+from mlinfra.offline.render import StackOutputError, read_stack_config, render_stack, write_tree
 from mlinfra.offline.validate import validate_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/Pulumi.yaml"))
-# What a golden keeps: the full resource list and the summary (plus capacity.json for platform examples).
-GOLDEN_FILES = ("resources.json", "summary.md", "capacity.json")
+# What a golden keeps: the full resource list, the stack's outputs and the summary (plus capacity.json for
+# platform examples).
+GOLDEN_FILES = ("resources.json", "outputs.json", "summary.md", "capacity.json")
 UPDATE = os.environ.get("MLINFRA_UPDATE_GOLDEN") == "1"
 
 
@@ -24,10 +26,34 @@ def _stack(example: Path) -> str:
     return stacks[0]
 
 
+def _referenced_platform_stack(example: Path) -> str | None:
+    """The platform stack a team stack names in its `platformStack` config (`acme/mlinfra/dev` -> `dev`)."""
+    config = read_stack_config(_stack(example), project_dir=example)
+    refs = [v for k, v in config.values.items() if k.endswith(":platformStack")]
+    return refs[0].split("/")[-1] if refs else None
+
+
+@pytest.fixture(scope="module")
+def platform_renders(tmp_path_factory) -> dict[str, Path]:
+    """The platform stacks rendered on demand (`stacks/Pulumi.<name>.yaml`), as a team stack's reference reads."""
+    made: dict[str, Path] = {}
+
+    def get(stack: str) -> Path:
+        if stack not in made:
+            out = tmp_path_factory.mktemp(f"platform-{stack}") / "render"
+            render_stack(stack, out, project_dir=ROOT)
+            made[stack] = out
+        return made[stack]
+
+    return get  # type: ignore[return-value]
+
+
 @pytest.fixture(scope="module", params=EXAMPLES, ids=lambda p: p.name)
-def rendered(request, tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
+def rendered(request, tmp_path_factory, platform_renders) -> tuple[Path, dict[str, str], Path]:
     example = request.param
-    files, _ = render_stack(_stack(example), project_dir=example)
+    platform = _referenced_platform_stack(example)
+    renders = [platform_renders(platform)] if platform else []
+    files, _ = render_stack(_stack(example), project_dir=example, platform_renders=renders)
     out = tmp_path_factory.mktemp(example.name)
     write_tree(out / "render", files)
     return example, files, out / "render"
@@ -70,27 +96,46 @@ def test_example_has_kubernetes_workloads(rendered):
     assert kinds & {"Job", "Deployment"}, f"{example.name} renders no workload"
 
 
-def test_team_stack_fixture_matches_what_the_dev_platform_exports():
-    """The offline stand-in for the platform's outputs must say what `stacks/Pulumi.dev.yaml` really exports."""
-    from mlinfra.k8s.scheduling import cluster_outputs, queue_name
-    from mlinfra.offline.render import read_stack_config
-    from mlinfra.spec import load_environment
-    from mlinfra.spec.resolve import resolve_cluster_pools
+def test_team_stack_reads_the_real_platform_outputs(platform_renders):
+    """The team stack's namespace and queue come from the dev platform's render, not from a fixture."""
+    files, _ = render_stack("dev", project_dir=ROOT / "examples" / "team-stack",
+                            platform_renders=[platform_renders("dev")])
+    platform = json.loads((platform_renders("dev") / "outputs.json").read_text())
+    team = platform["outputs"]["teams"]["research"]
+    assert json.loads(files["outputs.json"])["outputs"] == {"namespace": team["namespace"], "queue": team["queue"]}
+    job = next(yaml.safe_load(text) for path, text in files.items() if "/Job-" in path)
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == team["queue"]
 
-    fixture = yaml.safe_load((ROOT / "examples" / "team-stack" / "offline-outputs.yaml").read_text())
-    outputs = fixture["acme/mlinfra/dev"]["outputs"]
-    env = load_environment(read_stack_config("dev", project_dir=ROOT).platform())
-    assert outputs["environment"] == env.environment
-    assert outputs["teams"] == {
-        t.name: {"cluster": t.cluster, "namespace": t.namespace_name, "queue": queue_name(t),
-                 "scheduler": env.cluster(t.cluster).scheduler}
-        for t in env.scheduling.teams
-    }
-    for cluster in env.clusters:
-        pools = resolve_cluster_pools(cluster)
-        exported = outputs["clusters"][cluster.name]
-        for key, value in cluster_outputs(env, cluster, pools).items():
-            assert exported[key] == value, f"clusters.{cluster.name}.{key}"
-        assert exported["pools"] == {
-            p.name: {"labels": p.labels, "resources_per_node": p.resources_per_node()} for p in pools
-        }
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # The platform render lacks an output the team stack requires: the error names the stack and the key.
+        (lambda doc: doc["outputs"].pop("teams"),
+         "stack output 'teams' not found: stack acme/mlinfra/dev exports clusters, environment"),
+        # It exports teams, but not this team.
+        (lambda doc: doc["outputs"]["teams"].pop("research"),
+         "stack output 'research' not found: stack acme/mlinfra/dev exports clusters, environment, teams"),
+        # A render of another stack does not answer the reference.
+        (lambda doc: doc.update(stack="prod"),
+         "no outputs for stack reference acme/mlinfra/dev: pass --platform-render DIR"),
+    ],
+)
+def test_team_stack_refuses_missing_platform_outputs(tmp_path, platform_renders, edit, message):
+    doc = json.loads((platform_renders("dev") / "outputs.json").read_text())
+    edit(doc)
+    (tmp_path / "outputs.json").write_text(json.dumps(doc))
+    with pytest.raises(StackOutputError) as err:
+        render_stack("dev", project_dir=ROOT / "examples" / "team-stack", platform_renders=[tmp_path])
+    assert message in str(err.value)
+
+
+def test_render_cli_answers_the_reference_from_a_platform_render(tmp_path, capsys):
+    from mlinfra.offline.render import main
+
+    assert main(["--stack", "dev", "--project", str(ROOT), "--out", str(tmp_path / "dev")]) == 0
+    team = ["--stack", "dev", "--project", str(ROOT / "examples" / "team-stack"), "--out", str(tmp_path / "team")]
+    assert main(team) == 1
+    assert "no outputs for stack reference acme/mlinfra/dev" in capsys.readouterr().err
+    assert main([*team, "--platform-render", str(tmp_path / "dev")]) == 0
+    assert json.loads((tmp_path / "team" / "outputs.json").read_text())["outputs"]["queue"] == "research"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
-from mlinfra.offline.render import build_render, clean, render_environment, render_stack
+from mlinfra.offline.render import build_render, clean, read_stack_config, render_environment, render_stack
 from mlinfra.spec import SpecError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,3 +192,29 @@ def test_load_environment_emits_warnings_as_python_warnings_by_default():
     seen = []
     load_environment(platform, on_warning=seen.append)
     assert [p.path for p in seen] == ["clusters[0].pools[0].instance_types"]
+
+
+def test_outputs_json_is_what_the_platform_exports_with_secrets_masked(tmp_path):
+    files, _ = render_stack("staging", tmp_path / "out")
+    doc = json.loads(files["outputs.json"])
+    assert (doc["project"], doc["stack"]) == ("mlinfra", "staging")
+    assert sorted(doc["outputs"]) == ["clusters", "environment", "teams"]
+    # The kubeconfigs are secrets: masked, and the output that holds them is marked secret as the service does.
+    assert doc["secret_output_names"] == ["clusters"]
+    assert {c["kubeconfig"] for c in doc["outputs"]["clusters"].values()} == {"[secret]"}
+    assert str(tmp_path) not in files["outputs.json"]
+    env = read_stack_config("staging", project_dir=ROOT).platform()
+    teams = {t["name"]: t for t in env["scheduling"]["teams"]}
+    assert sorted(doc["outputs"]["teams"]) == sorted(teams)
+    for name, team in doc["outputs"]["teams"].items():
+        assert team["cluster"] == teams[name]["cluster"]
+        cluster = next(c for c in env["clusters"] if c["name"] == team["cluster"])
+        assert team["scheduler"] == cluster.get("scheduler", "kueue")
+        assert doc["outputs"]["clusters"][team["cluster"]]["queues"][team["namespace"]] == team["queue"]
+
+
+def test_readme_platform_program_is_the_real_one():
+    """The README shows stacks/__main__.py whole, so a platform program copied from it exports `teams`."""
+    readme = (ROOT / "README.md").read_text()
+    program = (ROOT / "stacks" / "__main__.py").read_text()
+    assert f"```python\n{program}```" in readme

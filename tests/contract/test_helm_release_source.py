@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,7 +20,7 @@ import pytest
 
 from mlinfra.catalog.versions import CHARTS, ChartPin
 from mlinfra.k8s.helm import chart_source
-from mlinfra.offline.render import render_stack
+from mlinfra.offline.render import read_stack_config, render_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -94,7 +95,15 @@ def _pin_for(chart: str, version: str) -> ChartPin:
 def _rendered_releases(stack: str, project: Path) -> tuple[dict, ...]:
     if project != ROOT:
         stack = next(project.glob("Pulumi.*.yaml")).name[len("Pulumi.") : -len(".yaml")]
-    files, _ = render_stack(stack, project_dir=project)
+    # A team stack reads its platform stack's outputs: render that platform stack for it to read.
+    config = read_stack_config(stack, project_dir=project)
+    refs = [v for k, v in config.values.items() if k.endswith(":platformStack")]
+    platform_renders = []
+    for ref in refs:
+        out = Path(tempfile.mkdtemp(prefix="platform-")) / "render"
+        render_stack(ref.split("/")[-1], out, project_dir=ROOT)
+        platform_renders.append(out)
+    files, _ = render_stack(stack, project_dir=project, platform_renders=platform_renders)
     return tuple(r for r in json.loads(files["resources.json"]) if r["type"] == HELM_RELEASE)
 
 

@@ -35,3 +35,10 @@ def test_cli_floor_is_the_locked_sdk():
 
 def test_readme_links_running_md():
     assert "[docs/running.md](docs/running.md)" in (ROOT / "README.md").read_text()
+
+
+def test_endpoint_fields_named_in_the_doc_are_the_spec_fields():
+    from mlinfra.spec.clusters import EndpointAccess
+
+    named = set(re.findall(r"endpoint\.(\w+)", RUNNING))
+    assert named and named <= set(EndpointAccess.model_fields), named - set(EndpointAccess.model_fields)

@@ -42,3 +42,10 @@ def test_endpoint_fields_named_in_the_doc_are_the_spec_fields():
 
     named = set(re.findall(r"endpoint\.(\w+)", RUNNING))
     assert named and named <= set(EndpointAccess.model_fields), named - set(EndpointAccess.model_fields)
+
+
+def test_readme_quick_start_is_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["./run.sh", "./run.sh test"]

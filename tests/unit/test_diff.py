@@ -351,3 +351,13 @@ def test_mig_parted_config_change_shows_as_changed_lines(staging_mig_edit):
     added = [line for line in block.splitlines() if line.startswith("+") and not line.startswith("+++")]
     assert [line.strip("-+ ") for line in removed] == ["2g.20gb: 1"]
     assert [line.strip("-+ ") for line in added] == ["1g.10gb: 2"]
+
+
+def test_every_change_fact_names_its_source_and_overlaps_nothing():
+    from mlinfra.catalog.replacement import CHANGE_FACTS
+
+    for type_, facts in CHANGE_FACTS.items():
+        assert facts.type == type_ and facts.source, type_
+        assert facts.replace or facts.nodes, type_
+        # A path is either replaced or rolled, never both: the flag a reviewer sees must be one thing.
+        assert not set(facts.replace) & set(facts.nodes), type_

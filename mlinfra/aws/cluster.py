@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlinfra.context import cloud_cluster
-from mlinfra.spec.clusters import ClusterSpec, KarpenterSpec
+from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, KarpenterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool
 
@@ -291,7 +291,7 @@ def eks_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[Resolv
         cluster_name=name,
         region=spec.region,
         kubernetes_version=spec.kubernetes_version,
-        subnet_ids=list(spec.network.subnet_ids) if spec.network else [],
+        subnet_ids=list(spec.network.subnet_ids) if isinstance(spec.network, AwsNetwork) else [],
         endpoint_private=spec.endpoint.private,
         endpoint_public_access_cidrs=list(spec.endpoint.public_access_cidrs),
         endpoint_private_access_cidrs=list(spec.endpoint.private_access_cidrs),

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mlinfra.catalog import _aws_data, _gcp_data, _gpu_data
+from mlinfra.catalog import _aws_data, _gcp_data, _gke_data, _gpu_data
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ class GcpAcceleratorType:
 
 @dataclass(frozen=True)
 class GcpMachineType:
-    """A Compute Engine machine type that comes with GPUs attached (A2, A3, A4, G2, G4 series)."""
+    """A Compute Engine machine type with GPUs: attached by design (A2, A3, A4, G2, G4), or an N1 machine type
+    with `gpu_count` GPUs of `accelerator_type` attached to it (one row per attachable count)."""
 
     name: str
     accelerator_type: str
@@ -134,6 +135,14 @@ GCP_ACCELERATOR_TYPES: dict[str, GcpAcceleratorType] = {
     for name, model, memory, parts in _gcp_data.ACCELERATOR_ROWS
 }
 GCP_MACHINE_TYPES: dict[str, GcpMachineType] = {r[0]: GcpMachineType(*r) for r in _gcp_data.MACHINE_ROWS}
+# N1 machine types that GPUs attach to (vCPU, memory GB), and every attachment Compute Engine allows on them.
+GCP_N1_MACHINE_TYPES: dict[str, tuple[int, int]] = {r[0]: (r[1], r[2]) for r in _gke_data.N1_MACHINE_ROWS}
+GCP_N1_OFFERS: tuple[GcpMachineType, ...] = tuple(
+    GcpMachineType(name, accelerator, count, vcpu, memory, "amd64")
+    for accelerator, count, max_vcpu, max_memory in _gke_data.N1_GPU_LIMITS
+    for name, vcpu, memory in _gke_data.N1_MACHINE_ROWS
+    if vcpu <= max_vcpu and memory <= max_memory
+)
 
 _GPU_BY_LOWER = {name.lower(): name for name in GPU_MODELS}
 
@@ -165,15 +174,39 @@ def aws_instance_types_for(gpu_model: str, gpus_per_node: int | None = None) -> 
     return sorted(rows, key=lambda t: (t.vcpu, t.memory_mib, t.name))
 
 
+def gcp_machine_offers() -> list[GcpMachineType]:
+    """Every GPU machine type of the catalog: the accelerator-optimized ones, then the N1 attachments."""
+    return [*GCP_MACHINE_TYPES.values(), *GCP_N1_OFFERS]
+
+
 def gcp_machine_types_for(gpu_model: str, gpus_per_node: int | None = None) -> list[GcpMachineType]:
-    """GCP machine types whose attached GPUs are `gpu_model`, optionally with `gpus_per_node`, smallest first."""
+    """GCP machine types whose GPUs are `gpu_model`, optionally with `gpus_per_node`, smallest first.
+
+    N1 machine types appear once per GPU count they can take (`n1-standard-8` with 1, 2 or 4 T4s).
+    """
     rows = [
         m
-        for m in GCP_MACHINE_TYPES.values()
+        for m in gcp_machine_offers()
         if GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model == gpu_model
         and (gpus_per_node is None or m.gpu_count == gpus_per_node)
     ]
-    return sorted(rows, key=lambda m: (m.vcpu, m.memory_gb, m.name))
+    # Ties keep the catalog's order (a3-highgpu-8g before a3-edgegpu-8g); N1 attachments come by GPU count.
+    return sorted(rows, key=lambda m: (m.gpu_count if m.name.startswith("n1-") else 0, m.vcpu, m.memory_gb))
+
+
+def find_gcp_machine(machine_type: str, gpu_model: str | None = None,
+                     gpus_per_node: int | None = None) -> GcpMachineType | None:
+    """The catalog row of a machine type; an N1 type needs the GPU it carries, and takes 1 GPU by default."""
+    if machine_type in GCP_MACHINE_TYPES:
+        return GCP_MACHINE_TYPES[machine_type]
+    if machine_type not in GCP_N1_MACHINE_TYPES or gpu_model is None:
+        return None
+    count = gpus_per_node or 1
+    for m in GCP_N1_OFFERS:
+        if (m.name == machine_type and m.gpu_count == count
+                and GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model == gpu_model):
+            return m
+    return None
 
 
 def karpenter_gpu_name(gpu_model: str) -> str | None:
@@ -188,6 +221,8 @@ __all__ = [
     "AWS_INSTANCE_TYPES",
     "GCP_ACCELERATOR_TYPES",
     "GCP_MACHINE_TYPES",
+    "GCP_N1_MACHINE_TYPES",
+    "GCP_N1_OFFERS",
     "GPU_MODELS",
     "AwsInstanceType",
     "GcpAcceleratorType",
@@ -196,7 +231,9 @@ __all__ = [
     "MigProfile",
     "aws_instance_types_for",
     "closest",
+    "find_gcp_machine",
     "find_gpu",
+    "gcp_machine_offers",
     "gcp_machine_types_for",
     "karpenter_gpu_name",
 ]

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                       "karpenter gpu name"], rows)
     else:
         rows = []
-        for m in catalog.GCP_MACHINE_TYPES.values():
+        for m in catalog.gcp_machine_offers():
             acc = catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type]
             if keep(acc.gpu_model) and m.gpu_count >= args.min_gpus:
                 parts = ", ".join(f"{p}:{n}" for p, n in acc.gke_partition_sizes.items()) or "-"

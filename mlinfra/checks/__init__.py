@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from mlinfra.checks import caches, clouds, gpu_operator, monitoring, pools, scheduling
+from mlinfra.checks import caches, clouds, gke, gpu_operator, monitoring, pools, scheduling
 from mlinfra.problems import Problem
 from mlinfra.spec.environment import EnvironmentSpec
 
 # Pools come first: the later sections resolve pools and assume the pool checks passed.
-_SECTIONS = (pools, clouds, gpu_operator, scheduling, caches, monitoring)
+_SECTIONS = (pools, clouds, gke, gpu_operator, scheduling, caches, monitoring)
 
 
 def run_checks(env: EnvironmentSpec) -> list[Problem]:

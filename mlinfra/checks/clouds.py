@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 from mlinfra import catalog
 from mlinfra.problems import Problem, path_join
-from mlinfra.spec.clusters import ClusterSpec
+from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, GcpNetwork
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
 from mlinfra.spec.resolve import ResolvedPool, resolve_pool
@@ -30,14 +30,20 @@ def check_cluster(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
     """Cluster-level settings that only one cloud understands, and endpoint exposure."""
     created = cluster.existing is None
     if cluster.cloud == "gcp":
-        if cluster.network is not None:
+        if isinstance(cluster.network, AwsNetwork):
             yield Problem(path_join(base, "network"), cluster.network.vpc_id,
-                          "network (VPC and subnets) is for EKS clusters; GKE clusters use the project's network")
+                          "vpc_id and subnet_ids are for EKS clusters; a GKE cluster joins an existing network "
+                          "with network, subnetwork, pods_range and services_range, or leaves network out to get "
+                          "one created")
         if cluster.project is None:
             yield Problem(path_join(base, "project"), None,
                           "GKE clusters need `project`: it names the workload-identity pool and owns the node "
                           "service account")
-    if cluster.network is not None:
+    if cluster.cloud == "aws" and isinstance(cluster.network, GcpNetwork):
+        yield Problem(path_join(base, "network"), cluster.network.network,
+                      "network, subnetwork and the secondary ranges are for GKE clusters; an EKS cluster takes "
+                      "vpc_id and subnet_ids")
+    if isinstance(cluster.network, AwsNetwork):
         if not VPC_RE.match(cluster.network.vpc_id):
             yield Problem(path_join(base, "network", "vpc_id"), cluster.network.vpc_id,
                           "not a VPC ID; expected vpc-<hex>")

@@ -12,6 +12,7 @@ from mlinfra.spec.base import LABEL_KEY_RE, LABEL_VALUE_RE
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
+from mlinfra.spec.resolve import GPU_TAINT
 
 ZONE_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
 
@@ -94,10 +95,13 @@ def _check_gcp_machine(pool: PoolSpec, base: str, count: int | None) -> Iterator
     gpu = catalog.find_gpu(pool.gpu) if pool.gpu else None
     if pool.machine_type is None:
         return
-    m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
     path = path_join(base, "machine_type")
+    if pool.machine_type in catalog.GCP_N1_MACHINE_TYPES:
+        yield from _check_gcp_n1(pool, path, gpu, count)
+        return
+    m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
     if m is None:
-        near = catalog.closest(pool.machine_type, catalog.GCP_MACHINE_TYPES)
+        near = catalog.closest(pool.machine_type, [*catalog.GCP_MACHINE_TYPES, *catalog.GCP_N1_MACHINE_TYPES])
         yield Problem(path, pool.machine_type, f"unknown GCP GPU machine type; closest: {_choices(near)}")
         return
     model = catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model
@@ -110,6 +114,30 @@ def _check_gcp_machine(pool: PoolSpec, base: str, count: int | None) -> Iterator
         yield Problem(path, pool.machine_type, f"machine type has {m.gpu_count} GPUs, but gpus_per_node is {count}")
 
 
+def _check_gcp_n1(pool: PoolSpec, path: str, gpu: catalog.GpuModel | None, count: int | None) -> Iterator[Problem]:
+    """An N1 machine type carries the GPUs attached to it: the pool names them, and the count must fit the type."""
+    assert pool.machine_type is not None
+    attachable = sorted({catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model for m in catalog.GCP_N1_OFFERS})
+    if gpu is None:
+        if pool.gpu is None:
+            yield Problem(path, pool.machine_type,
+                          f"an N1 machine type has no GPU of its own; name the GPU to attach with `gpu` "
+                          f"({', '.join(attachable)})")
+        return
+    offers = [m for m in catalog.GCP_N1_OFFERS if m.name == pool.machine_type
+              and catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model == gpu.name]
+    if not offers:
+        yield Problem(path, pool.machine_type,
+                      f"{gpu.name} does not attach to N1 machine types; N1 takes {', '.join(attachable)}")
+        return
+    want = count or 1
+    if want not in {m.gpu_count for m in offers}:
+        fits = [m.name for m in catalog.gcp_machine_types_for(gpu.name, want)]
+        yield Problem(path, pool.machine_type,
+                      f"{pool.machine_type} cannot take {want}x {gpu.name} (it takes "
+                      f"{', '.join(str(m.gpu_count) for m in offers)}); N1 types that take {want}: {_choices(fits)}")
+
+
 def _pool_gpu(cluster: ClusterSpec, pool: PoolSpec) -> catalog.GpuModel | None:
     if pool.gpu:
         return catalog.find_gpu(pool.gpu)
@@ -117,7 +145,7 @@ def _pool_gpu(cluster: ClusterSpec, pool: PoolSpec) -> catalog.GpuModel | None:
         t = catalog.AWS_INSTANCE_TYPES.get(pool.instance_types[0])
         return catalog.GPU_MODELS.get(t.gpu_model or "") if t else None
     if cluster.cloud == "gcp" and pool.machine_type:
-        m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
+        m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)  # N1 types carry the pool's `gpu`, handled above
         return catalog.GPU_MODELS[catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model] if m else None
     return None
 
@@ -189,6 +217,15 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
     for k, taint in enumerate(pool.taints):
         if not LABEL_KEY_RE.match(taint.key):
             yield Problem(path_join(base, "taints", k, "key"), taint.key, "not a valid taint key")
+        elif taint.key == GPU_TAINT["key"] and taint.effect == GPU_TAINT["effect"]:
+            # Every pool carries the contract taint nvidia.com/gpu=present:NoSchedule; GKE refuses a node pool
+            # with two taints of the same key and effect (terraform-provider-google#7928), and on EKS the second
+            # would replace the contract taint that keeps non-GPU pods off the nodes.
+            yield Problem(path_join(base, "taints", k, "key"), taint.key,
+                          f"every GPU pool already carries the taint {GPU_TAINT['key']}={GPU_TAINT['value']}:"
+                          f"{GPU_TAINT['effect']}, and a second {GPU_TAINT['effect']} taint with that key is "
+                          "refused (GKE rejects duplicate key and effect); use another key for your own taint, "
+                          "e.g. `team` or `example.com/dedicated`")
     if cluster.cloud == "aws" and pool.provisioner == "managed":
         yield from _check_autoscaler_tag_keys(pool, base)
     yield from _check_zones(cluster, pool, base)

@@ -14,6 +14,9 @@ NAMESPACE = "fluid-system"
 # Alluxio pods in the Fluid namespace run as its `default` service account (the AlluxioRuntime has no
 # service-account field), so the cloud identity is bound to that account.
 RUNTIME_SERVICE_ACCOUNT = "default"
+# Fluid's pod admission webhook listens on 9443: the chart's Service `fluid-pod-admission-webhook` targets that
+# port and no value changes it (fluid-cloudnative/fluid charts/fluid/fluid/templates/webhook/service.yaml).
+WEBHOOK_PORT = 9443
 
 
 def namespace_manifest() -> dict[str, Any]:

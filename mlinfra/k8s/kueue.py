@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 API = "kueue.x-k8s.io/v1beta2"
 NAMESPACE = "kueue-system"
+# The port the manager's webhook server binds (the chart's default Configuration and webhookService targetPort,
+# kueue v0.19.2 charts/kueue/values.yaml). The API server calls it on the pod, so a private GKE control plane
+# needs a firewall rule to it (mlinfra.k8s.control_plane_ports).
+WEBHOOK_PORT = 9443
 
 # The job kinds ML teams submit: batch Jobs, JobSets, the Kubeflow training operators (v1 and Trainer v2),
 # MPI, and Ray. `pod` is opt-in (scheduling.plain_pods) because gating bare pods surprises people.
@@ -49,7 +53,7 @@ def controller_config(spec: SchedulingSpec) -> dict[str, Any]:
         "kind": "Configuration",
         "health": {"healthProbeBindAddress": ":8081"},
         "metrics": {"bindAddress": ":8443"},
-        "webhook": {"port": 9443},
+        "webhook": {"port": WEBHOOK_PORT},
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         "controller": {
             "groupKindConcurrency": {

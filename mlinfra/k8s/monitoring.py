@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from mlinfra.context import ClusterContext
 
 NAMESPACE = "monitoring"
+# The Prometheus operator serves its admission webhook (PrometheusRule validation) on this port
+# (`prometheusOperator.tls.internalPort`, kube-prometheus-stack 88.5.3 values.yaml); set explicitly so the GKE
+# control-plane firewall rule follows it.
+OPERATOR_WEBHOOK_PORT = 10250
 STACK_RELEASE = "kube-prometheus-stack"
 ADAPTER_RELEASE = "prometheus-adapter"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -101,6 +105,7 @@ def stack_values(spec: MonitoringSpec, environment: str, cluster: str) -> dict[s
         grafana["persistence"] = {"enabled": True, "size": f"{spec.grafana_storage_gib}Gi"}
     return {
         "prometheus": {"prometheusSpec": prometheus_spec},
+        "prometheusOperator": {"tls": {"internalPort": OPERATOR_WEBHOOK_PORT}},
         "grafana": grafana,
         # Pool and GPU model node labels become `kube_node_labels` series, which the dashboards join on.
         "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{LABEL_POOL},{LABEL_GPU_MODEL}]"]},

@@ -11,6 +11,9 @@ from mlinfra.k8s.monitoring_rules import DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL
 # Names on the custom metrics API (`pods/<name>`), what an HPA's Pods metric refers to.
 GPU_UTILIZATION_METRIC = "gpu_utilization"
 GPU_MEMORY_METRIC = "gpu_memory_used_percent"
+# The adapter's HTTPS port (`listenPort`, prometheus-adapter 5.3.0 values.yaml), which its APIService reaches
+# through the Service; set explicitly so the GKE control-plane firewall rule follows it.
+LISTEN_PORT = 6443
 
 _SERIES_NAME_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
 _POD_RESOURCES = {
@@ -75,6 +78,7 @@ def adapter_values(prometheus_url: str, prometheus_port: int, rules: list[dict[s
     """prometheus-adapter chart values: the stack's Prometheus, the default resource rules and `rules`."""
     return {
         "prometheus": {"url": prometheus_url, "port": prometheus_port},
+        "listenPort": LISTEN_PORT,
         "rules": {"default": True, "custom": rules},
         "replicas": 2,
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 API = "scheduling.volcano.sh/v1beta1"
 NAMESPACE = "volcano-system"
+# The admission webhook's port (`basic.admission_port`, volcano v1.15.1 installer/helm/chart/volcano/values.yaml),
+# set explicitly so the GKE control-plane firewall rule follows the value the chart gets.
+ADMISSION_PORT = 8443
 ROOT_QUEUE = "root"
 # Volcano creates these queues itself; a team or cohort queue of the same name would fight them.
 RESERVED_QUEUES = frozenset({"root", "default"})
@@ -63,7 +66,11 @@ def helm_values(env: EnvironmentSpec, cluster: str) -> dict[str, Any]:
     """Chart values: the custom scheduler conf (the chart's `custom.scheduler_config_override`), pinned pulls."""
     hierarchical = any(t.cohort for t in cluster_teams(env, cluster))
     return {
-        "basic": {"image_tag_version": f"v{versions.VOLCANO.app_version}", "image_pull_policy": "IfNotPresent"},
+        "basic": {
+            "image_tag_version": f"v{versions.VOLCANO.app_version}",
+            "image_pull_policy": "IfNotPresent",
+            "admission_port": ADMISSION_PORT,
+        },
         "custom": {
             "scheduler_config_override": yaml.safe_dump(scheduler_conf(hierarchical), sort_keys=False),
             "leader_elect_enable": True,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from mlinfra.problems import Problem, SpecError, path_join
 from mlinfra.spec.base import NAME_PATTERN
 from mlinfra.spec.caches import CacheSpec
-from mlinfra.spec.clusters import ClusterSpec, ExistingCluster
+from mlinfra.spec.clusters import NETWORK_TAGS, ClusterSpec, ExistingCluster
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.gpu_operator import GpuOperatorSpec
 from mlinfra.spec.monitoring import MonitoringSpec
@@ -26,7 +26,8 @@ from mlinfra.spec.scheduling import SchedulingSpec, TeamSpec
 def _pydantic_problems(err: ValidationError) -> list[Problem]:
     problems = []
     for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and p in ("int", "float", "function-after"))]
+        loc = [p for p in e["loc"]
+               if not (isinstance(p, str) and p in ("int", "float", "function-after", *NETWORK_TAGS))]
         message = e["msg"]
         if e["type"] == "extra_forbidden":
             message = "unknown field; check the spelling against the documented fields"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from mlinfra.spec.base import Name, SpecModel
 from mlinfra.spec.gpu_operator import GpuOperatorSpec
@@ -32,6 +32,41 @@ class AwsNetwork(SpecModel):
         min_length=2,
         description="Private subnets for the control-plane ENIs and the nodes, in two or more availability zones.",
     )
+
+
+class GcpNetwork(SpecModel):
+    """An existing VPC network a GKE cluster joins, instead of the one mlinfra creates for it.
+
+    The network must provide, in the cluster's project:
+    - a subnetwork in the cluster's region with private Google access on;
+    - two secondary IP ranges on that subnetwork, one for pods and one for services (VPC-native cluster);
+    - egress for the private nodes to pull images from registries outside Google (nvcr.io, registry.k8s.io,
+      quay.io, docker.io): a Cloud Router with Cloud NAT for the region, or an equivalent gateway;
+    - room for the control plane's `master_cidr` (a /28 that overlaps none of the subnetwork's ranges).
+    mlinfra adds one firewall rule to it: the control plane to the nodes, on the add-ons' webhook ports.
+    Networks of another project (Shared VPC) are not supported.
+    """
+
+    network: str = Field(description="Name of the VPC network.")
+    subnetwork: str = Field(description="Name of the subnetwork, in the cluster's region.")
+    pods_range: str = Field(description="Name of the subnetwork's secondary range for pod IPs.")
+    services_range: str = Field(description="Name of the subnetwork's secondary range for service IPs.")
+
+
+def _network_kind(value: Any) -> str:
+    # EKS networks are named by VPC and subnet IDs; anything else is read as a GKE network, so a typo
+    # is reported against the fields of the network the user meant.
+    if isinstance(value, dict):
+        return "aws-network" if {"vpc_id", "subnet_ids"} & set(value) else "gcp-network"
+    return "aws-network" if isinstance(value, AwsNetwork) else "gcp-network"
+
+
+# The tags name the branch in pydantic's error locations; the spec loader drops them from problem paths.
+NETWORK_TAGS = ("aws-network", "gcp-network")
+NetworkSpec = Annotated[
+    Annotated[AwsNetwork, Tag("aws-network")] | Annotated[GcpNetwork, Tag("gcp-network")],
+    Discriminator(_network_kind),
+]
 
 
 class EndpointAccess(SpecModel):
@@ -107,8 +142,12 @@ class ClusterSpec(SpecModel):
     scheduler: Literal["kueue", "volcano", "none"] = Field(
         default="kueue", description="Batch scheduler installed on the cluster. Default: Kueue."
     )
-    network: AwsNetwork | None = Field(
-        default=None, description="VPC and subnets (AWS, required for created EKS clusters). Default: none."
+    network: NetworkSpec | None = Field(
+        default=None,
+        description="AWS: the VPC and subnets (required for created EKS clusters). GCP: an existing VPC network, "
+        "subnetwork and secondary ranges to join (see GcpNetwork for what it must provide). Default: none on AWS; "
+        "on GCP a VPC network mlinfra creates for the cluster (subnetwork with pod and service ranges, private "
+        "Google access, Cloud Router and Cloud NAT).",
     )
     endpoint: EndpointAccess = Field(
         default_factory=lambda: EndpointAccess(),

@@ -97,6 +97,12 @@ class PoolSpec(SpecModel):
     disk_size_gib: int = Field(
         default=200, description="Root volume size; ML images are large. Default: 200 GiB."
     )
+    disk_type: str | None = Field(
+        default=None,
+        description="Boot disk type (GCP): `pd-balanced`, `pd-ssd`, `pd-standard` or `hyperdisk-balanced`, as "
+        "the machine series accepts. Default: pd-balanced, hyperdisk-balanced on the Hyperdisk-only series "
+        "(A3 Ultra, A4, A4X, G4).",
+    )
     ami_family: Literal["al2023", "bottlerocket"] | None = Field(
         default=None,
         description="EKS node image (AWS). `al2023`: Amazon Linux 2023, the NVIDIA variant when the cloud owns "

@@ -12,6 +12,7 @@ from typing import Literal
 
 from mlinfra import catalog
 from mlinfra.catalog import GpuModel
+from mlinfra.catalog import gke as gke_facts
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.pools import PoolSpec
 
@@ -193,13 +194,21 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
             memory_mib_per_node=min(t.memory_mib for t in types),
         )
     else:
+        found = catalog.find_gpu(pool.gpu or "")
+        count = int(pool.gpus_per_node) if pool.gpus_per_node is not None else None
         if pool.machine_type:
-            machine = catalog.GCP_MACHINE_TYPES[pool.machine_type]
+            # N1 machine types carry the pool's GPU, as many as gpus_per_node says (one by default).
+            by_type = catalog.find_gcp_machine(pool.machine_type, found.name if found else None, count)
+            assert by_type is not None, "resolve_pool needs a checked spec"
+            machine = by_type
         else:
-            found = catalog.find_gpu(pool.gpu or "")
             assert found is not None, "resolve_pool needs a checked spec"
-            count = int(pool.gpus_per_node) if pool.gpus_per_node is not None else None
-            machine = catalog.gcp_machine_types_for(found.name, count)[0]
+            rows = catalog.gcp_machine_types_for(found.name, count)
+            # The smallest type Compute Engine offers for the pool's provisioning model (a3-highgpu-1g is
+            # Spot or Flex-start only); without one, the smallest, which the GKE checks then refuse.
+            model = "spot" if pool.spot else "on-demand"
+            offered = [m for m in rows if model in gke_facts.provisioning_models(m.name)]
+            machine = (offered or rows)[0]
         gpu = catalog.GPU_MODELS[catalog.GCP_ACCELERATOR_TYPES[machine.accelerator_type].gpu_model]
         base = dict(
             gpus_per_node=machine.gpu_count,

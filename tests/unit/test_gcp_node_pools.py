@@ -61,7 +61,8 @@ def test_public_endpoint_only_for_listed_cidrs():
     (cluster,) = [r for r in res if r["type"] == "gcp:container/cluster:Cluster"]
     assert cluster["inputs"]["privateClusterConfig"]["enablePrivateEndpoint"] is False
     assert cluster["inputs"]["masterAuthorizedNetworksConfig"] == {
-        "cidrBlocks": [{"cidrBlock": "198.51.100.0/24", "displayName": "198.51.100.0/24"}]}
+        "cidrBlocks": [{"cidrBlock": "198.51.100.0/24", "displayName": "198.51.100.0/24"}],
+        "gcpPublicCidrsAccessEnabled": False}
     assert cluster["inputs"]["releaseChannel"] == {"channel": "STABLE"}
 
 

@@ -134,7 +134,7 @@ INVALID = [
      "clusters[0].network.subnet_ids", "List should have at least 2 items"),
     ("VPC ID malformed", eks(H100, network={"vpc_id": "default", "subnet_ids": ["subnet-0a", "subnet-0b"]}),
      "clusters[0].network.vpc_id", "not a VPC ID"),
-    ("network on GKE", gke(L4, network=NETWORK), "clusters[0].network", "network (VPC and subnets) is for EKS"),
+    ("network on GKE", gke(L4, network=NETWORK), "clusters[0].network", "vpc_id and subnet_ids are for EKS clusters"),
     ("GKE without project", {"environment": "t", "clusters": [
         {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "pools": [L4]}]},
      "clusters[0].project", "GKE clusters need `project`"),

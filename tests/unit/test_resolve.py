@@ -14,7 +14,8 @@ from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, resolve_cluste
 def _cluster(cloud, *pools, **cluster):
     c = {"name": "c", "cloud": cloud, "endpoint": DEPLOYERS, "region": "r", "pools": list(pools), **cluster}
     if cloud == "gcp":
-        c["project"] = "p"
+        # A region whose zones offer the catalog's GPU machine types (the GKE checks look them up).
+        c["project"], c["region"] = "p", "us-central1"
     else:
         c.setdefault("network", AWS_NETWORK)
     return load_environment({"environment": "t", "clusters": [c]}).clusters[0]
@@ -74,10 +75,14 @@ def test_gke_mig_is_always_the_single_strategy():
     cluster = _cluster("gcp", pool)
     (resolved,) = resolve_cluster_pools(cluster)
     assert cluster_mig_strategy(cluster) == "single"
-    # Without gpus_per_node the smallest machine with the GPU is chosen: a3-highgpu-1g, one H100.
-    assert resolved.machine_type == "a3-highgpu-1g"
-    assert resolved.resources_per_node() == {"nvidia.com/gpu": 7}
+    # Without gpus_per_node the smallest machine with the GPU that is offered on demand is chosen:
+    # a3-highgpu-8g (a3-highgpu-1g/2g/4g come as Spot or Flex-start only).
+    assert resolved.machine_type == "a3-highgpu-8g"
+    assert resolved.resources_per_node() == {"nvidia.com/gpu": 56}
     assert "nvidia.com/mig.config" not in resolved.labels
+    (spot,) = resolve_cluster_pools(_cluster("gcp", {**pool, "spot": True}))
+    assert spot.machine_type == "a3-highgpu-1g"
+    assert spot.resources_per_node() == {"nvidia.com/gpu": 7}
 
 
 MIG_1G = {"name": "mig", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "mig": {"profiles": {"1g.10gb": 7}}}

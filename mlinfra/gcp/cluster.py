@@ -243,6 +243,7 @@ def gke_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[Resolv
         release_channel=spec.release_channel,
         master_cidr=spec.master_cidr,
         public_access_cidrs=list(spec.endpoint.public_access_cidrs),
+        private_access_cidrs=list(spec.endpoint.private_access_cidrs),
         driver=spec.gpu_operator.driver,
         network=spec.network if isinstance(spec.network, GcpNetwork) else None,
         control_plane_ports=control_plane_ports(env, spec),

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from spec_assertions import assert_refused
+from spec_assertions import DEPLOYERS, assert_refused
 
 from mlinfra.checks import gke as gke_checks
 from mlinfra.offline.render import render_environment
@@ -18,13 +18,14 @@ from mlinfra.spec import load_environment
 
 
 def gke(*pools: dict[str, Any], **cluster: Any) -> dict[str, Any]:
-    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": list(pools)}
+    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "pools": list(pools),
+            "endpoint": DEPLOYERS}
     base.update(cluster)
     return {"environment": "t", "clusters": [base]}
 
 
 def eks(*pools: dict[str, Any], **cluster: Any) -> dict[str, Any]:
-    base = {"name": "eks", "cloud": "aws", "region": "us-east-1", "pools": list(pools),
+    base = {"name": "eks", "cloud": "aws", "region": "us-east-1", "pools": list(pools), "endpoint": DEPLOYERS,
             "network": {"vpc_id": "vpc-0a", "subnet_ids": ["subnet-0a", "subnet-0b"]}}
     base.update(cluster)
     return {"environment": "t", "clusters": [base]}

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from spec_assertions import DEPLOYERS
+
 from mlinfra.offline.render import render_environment
 
 
 def gke(**cluster: Any) -> dict[str, Any]:
-    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+    base = {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "endpoint": DEPLOYERS,
             "pools": [{"name": "l4", "gpu": "L4-24GB", "max_nodes": 2, "spot": True}]}
     base.update(cluster)
     return {"environment": "t", "clusters": [base]}
@@ -125,3 +127,32 @@ def test_no_addon_with_a_webhook_means_no_rule():
     spec["monitoring"] = {"enabled": False}
     res, _ = render(spec)
     assert not [r for r in res if r["type"] == "gcp:compute/firewall:Firewall"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "private_endpoint", "authorized", "global_access"),
+    [
+        # Public deployers only: the public endpoint, limited to them.
+        pytest.param({"public_access_cidrs": ["198.51.100.0/24"]}, False, ["198.51.100.0/24"], False,
+                     id="public"),
+        # Private deployers only (a runner in the VPC, or behind Cloud VPN / Interconnect): no public endpoint;
+        # the private endpoint admits them as authorized networks, from any region.
+        pytest.param({"private_access_cidrs": ["10.40.8.0/24", "10.100.0.0/16"]}, True,
+                     ["10.40.8.0/24", "10.100.0.0/16"], True, id="private"),
+        pytest.param({"public_access_cidrs": ["203.0.113.0/24"], "private_access_cidrs": ["10.40.8.0/24"]}, False,
+                     ["203.0.113.0/24", "10.40.8.0/24"], True, id="both"),
+    ],
+)
+def test_the_endpoint_admits_exactly_the_declared_deployers(endpoint, private_endpoint, authorized, global_access):
+    res, _ = render(gke(endpoint=endpoint))
+    cluster = one(res, "gcp:container/cluster:Cluster")["inputs"]
+    private = cluster["privateClusterConfig"]
+    assert private["enablePrivateNodes"] is True
+    assert private["enablePrivateEndpoint"] is private_endpoint
+    networks = cluster["masterAuthorizedNetworksConfig"]
+    assert [b["cidrBlock"] for b in networks["cidrBlocks"]] == authorized
+    # Without this, every Compute Engine public IP of any Google Cloud customer reaches the endpoint.
+    assert networks["gcpPublicCidrsAccessEnabled"] is False
+    assert ("masterGlobalAccessConfig" in private) is global_access
+    if global_access:
+        assert private["masterGlobalAccessConfig"] == {"enabled": True}

@@ -46,8 +46,10 @@ def test_created_cluster_is_private_with_workload_identity_and_shielded_nodes(ri
     (cluster,) = [r for r in rich if r["type"] == "gcp:container/cluster:Cluster"]
     i = cluster["inputs"]
     assert cluster["provider"] == "gke-gcp"
+    # The private deployer may sit in another region (behind Cloud VPN or Interconnect): global access on.
     assert i["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": True,
-                                         "masterIpv4CidrBlock": "172.16.0.0/28"}
+                                         "masterIpv4CidrBlock": "172.16.0.0/28",
+                                         "masterGlobalAccessConfig": {"enabled": True}}
     assert i["workloadIdentityConfig"] == {"workloadPool": "ml-prod.svc.id.goog"}
     assert i["enableShieldedNodes"] is True
     assert i["releaseChannel"] == {"channel": "REGULAR"}

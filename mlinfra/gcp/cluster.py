@@ -170,9 +170,12 @@ class GkeCluster(pulumi.ComponentResource):
                 waits.append(created.nat)
             else:
                 network, subnetwork = args.network.network, args.network.subnetwork
+            # It names the node service account; the graph rules want whatever uses an identity to wait for
+            # its grants, which costs nothing here (they are created long before the cluster is).
             self.webhook_firewall = webhook_firewall(
                 name, str(args.cluster_name), network, args.project, args.master_cidr,
-                self.node_service_account.email, args.control_plane_ports, child,
+                self.node_service_account.email, args.control_plane_ports,
+                pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=grants),
             )
             self.cluster = container.Cluster(
                 f"{name}-gke",

@@ -49,6 +49,9 @@ def test_a_created_cluster_gets_a_vpc_native_network_with_cloud_nat():
     assert nat["router"] == router["name"]
     assert nat["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
     assert nat["natIpAllocateOption"] == "AUTO_ONLY"
+    # The nodes pull images as they boot, so the cluster (and its default pool) waits for the NAT.
+    (cluster_res,) = [r for r in res if r["type"] == "gcp:container/cluster:Cluster"]
+    assert "gke-network-nat" in cluster_res["dependencies"]
 
 
 def test_a_brought_network_is_used_as_given_and_nothing_is_created():

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from spec_assertions import DEPLOYERS
 
 from mlinfra.offline.render import render_environment

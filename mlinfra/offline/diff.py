@@ -239,6 +239,7 @@ class MigChange:
     before: str | None  # layout name (`nvidia.com/mig.config`), None when MIG was off
     after: str | None
     redefined: bool  # same name, other devices in the mig-parted config
+    pool_replaced: bool = False  # the node pool / node group itself is replaced by the same change
 
 
 @dataclass
@@ -404,7 +405,20 @@ def compute_diff(base: Render, head: Render) -> Diff:
     quotas = [QuotaRow(*k, bq.get(k), hq.get(k)) for k in sorted(set(bq) | set(hq)) if bq.get(k) != hq.get(k)]
     known = (base.capacity is not None or not base.exists) and (head.capacity is not None or not head.exists)
     return Diff(added, removed, changed, _pool_rows(base.capacity, head.capacity), quotas, known,
-                base.exists, head.exists, dependency_changes(base, head), mig_changes(base, head))
+                base.exists, head.exists, dependency_changes(base, head), _with_pool_replacement(
+                    mig_changes(base, head), changed))
+
+
+# Cloud resources that are a pool's nodes; mlinfra names them `<cluster>-<pool>-<role>`.
+POOL_TYPES = ("gcp:container/nodePool:NodePool", "aws:eks/nodeGroup:NodeGroup")
+
+
+def _with_pool_replacement(mig: list[MigChange], changed: list[Change]) -> list[MigChange]:
+    """Mark the MIG changes whose pool is replaced anyway (a GKE partition size is part of the accelerator)."""
+    replaced = [c.name for c in changed if c.replace and c.type in POOL_TYPES]
+    for m in mig:
+        m.pool_replaced = any(name.startswith(f"{m.cluster}-{m.pool}-") for name in replaced)
+    return mig
 
 
 # --- Markdown -------------------------------------------------------------------------------------------
@@ -539,12 +553,15 @@ def _mig_lines(changes: list[MigChange]) -> list[str]:
     for m in changes:
         what = (f"layout `{m.after}` redefined in the mig-parted config" if m.redefined
                 else f"`{m.before or 'MIG off'}` -> `{m.after or 'MIG off'}`")
-        rows.append([f"{m.cluster} / `{m.pool}`", what])
-    lines += _table(["cluster / pool", "MIG layout"], rows) + [""]
-    lines += ["**Every GPU of these pools is re-partitioned**: the MIG manager applies the new layout on each node "
-              "and needs its GPUs free of user workloads, so the GPU pods of every node are drained (on cloud VMs "
-              "the node may reboot), although the node group or node pool itself is updated in place. Schedule "
-              "it like a node roll.", "", f"<sub>Source: {MIG_REPARTITION_SOURCE}</sub>", ""]
+        how = ("pool **replaced**: its new nodes come up with the new layout" if m.pool_replaced
+               else "**every GPU re-partitioned** in place, GPU pods drained node by node")
+        rows.append([f"{m.cluster} / `{m.pool}`", what, how])
+    lines += _table(["cluster / pool", "MIG layout", "effect"], rows) + [""]
+    if any(not m.pool_replaced for m in changes):
+        lines += ["**In-place re-partitioning**: on each node the MIG manager applies the new layout to every GPU and "
+                  "needs the GPUs free of user workloads, so the GPU pods of every node are drained (on cloud VMs "
+                  "the node may reboot), although the node group or node pool itself is updated in place. Schedule "
+                  "it like a node roll.", "", f"<sub>Source: {MIG_REPARTITION_SOURCE}</sub>", ""]
     return lines
 
 

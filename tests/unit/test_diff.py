@@ -293,8 +293,11 @@ def test_edit_calls_out_the_mig_repartition(prod_edit):
     d, text = prod_edit
     assert [(m.cluster, m.pool, m.before, m.after) for m in d.mig] == [
         ("gke", "h100-mig", "all-1g.10gb", "all-3g.40gb")]
-    assert "| gke / `h100-mig` | `all-1g.10gb` -> `all-3g.40gb` |" in text
-    assert "**Every GPU of these pools is re-partitioned**" in text
+    # On GKE the partition size is part of the accelerator (ForceNew): the pool is replaced, not re-partitioned.
+    assert [m.pool_replaced for m in d.mig] == [True]
+    assert ("| gke / `h100-mig` | `all-1g.10gb` -> `all-3g.40gb` | pool **replaced**: its new nodes come up with "
+            "the new layout |") in text
+    assert "re-partitioned in place" not in text
 
 
 def test_edit_shows_the_gpu_capacity_delta(prod_edit):
@@ -336,9 +339,11 @@ def staging_mig_edit(tmp_path_factory) -> tuple[diff.Diff, str]:
 
 def test_mig_redefinition_is_called_out_although_nothing_is_replaced(staging_mig_edit):
     d, text = staging_mig_edit
-    assert [(m.cluster, m.pool, m.after, m.redefined) for m in d.mig] == [("eks", "p5-mig", "mlinfra-p5-mig", True)]
+    assert [(m.cluster, m.pool, m.after, m.redefined, m.pool_replaced) for m in d.mig] == [
+        ("eks", "p5-mig", "mlinfra-p5-mig", True, False)]
     assert not [c.name for c in d.changed if c.replace]
-    assert "| eks / `p5-mig` | layout `mlinfra-p5-mig` redefined in the mig-parted config |" in text
+    assert ("| eks / `p5-mig` | layout `mlinfra-p5-mig` redefined in the mig-parted config | **every GPU "
+            "re-partitioned** in place, GPU pods drained node by node |") in text
     assert "although the node group or node pool itself is updated in place" in text
 
 

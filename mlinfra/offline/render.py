@@ -436,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     # resources) and frees nothing the process still needs, so the collector stays off (`run_program` then
     # skips its final collection too). Peak memory grows by what that collection would have freed.
     gc.disable()
+    # A program that fails part-way (a stack output it reads is missing) leaves Output coroutines that were never
+    # awaited; Python's warnings about them say nothing to the user, the error below does.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     try:
         files, summary = render_stack(args.stack, out, project_dir=root, platform_renders=args.platform_render)
     except StackOutputError as err:

@@ -139,3 +139,20 @@ def test_render_cli_answers_the_reference_from_a_platform_render(tmp_path, capsy
     assert "no outputs for stack reference acme/mlinfra/dev" in capsys.readouterr().err
     assert main([*team, "--platform-render", str(tmp_path / "dev")]) == 0
     assert json.loads((tmp_path / "team" / "outputs.json").read_text())["outputs"]["queue"] == "research"
+
+
+def test_missing_output_is_one_line_naming_stack_and_key(tmp_path, platform_renders):
+    import subprocess
+    import sys
+
+    doc = json.loads((platform_renders("dev") / "outputs.json").read_text())
+    doc["outputs"].pop("teams")
+    (tmp_path / "outputs.json").write_text(json.dumps(doc))
+    result = subprocess.run(
+        [sys.executable, "-m", "mlinfra.cli", "render", "--stack", "dev", "--project",
+         str(ROOT / "examples" / "team-stack"), "--out", str(tmp_path / "team"), "--platform-render", str(tmp_path)],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr == ("mlinfra render: stack dev: stack output 'teams' not found: stack acme/mlinfra/dev "
+                             "exports clusters, environment\n")
+    assert not (tmp_path / "team").exists()

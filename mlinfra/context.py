@@ -33,6 +33,9 @@ class ClusterContext:
     cloud_provider: pulumi.ProviderResource | None = None
     identity: dict[str, Any] = field(default_factory=dict)
     addons: dict[str, pulumi.ComponentResource] = field(default_factory=dict)
+    # The default StorageClass the cluster component created (EKS: encrypted gp3), for add-ons' volumes; None
+    # when the cluster's own default applies.
+    storage_class: str | None = None
 
     @property
     def name(self) -> str:

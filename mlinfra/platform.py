@@ -59,6 +59,7 @@ class Platform(pulumi.ComponentResource):
                 k8s_provider=component.k8s_provider,
                 cloud_provider=component.cloud_provider,
                 identity=component.identity,
+                storage_class=getattr(component, "storage_class", None),
             )
             for role, addon in addons:
                 created = addon(ctx)

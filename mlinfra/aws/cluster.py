@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.catalog import eks as eks_catalog
 from mlinfra.context import cloud_cluster
 from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, KarpenterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import ResolvedPool
 
 if TYPE_CHECKING:
-    from pulumi_aws import vpc
+    from pulumi_aws import eks, vpc
 
-# AWS-managed policies every EKS node needs to join the cluster, run the VPC CNI and pull images.
-NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-)
-CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+# AWS-managed policies every EKS node needs to join the cluster, run the VPC CNI, pull images and take SSM
+# sessions; the cluster role's policy.
+NODE_POLICIES = eks_catalog.NODE_POLICIES
+CLUSTER_POLICY = eks_catalog.CLUSTER_POLICY
+# The default StorageClass mlinfra creates on EKS: gp3, encrypted, bound where the pod lands.
+STORAGE_CLASS = "gp3-encrypted"
 SYSTEM_INSTANCE_TYPE = "m6i.large"
 
 
@@ -46,7 +46,7 @@ class EksClusterArgs:
 
     cluster_name: pulumi.Input[str]
     region: str
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = eks_catalog.DEFAULT_KUBERNETES_VERSION
     subnet_ids: list[str] = field(default_factory=list)
     endpoint_private: bool = True
     endpoint_public_access_cidrs: list[str] = field(default_factory=list)
@@ -60,29 +60,28 @@ class EksClusterArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def cluster_args(args: EksClusterArgs) -> dict[str, Any]:
-    """The `eks.Cluster` arguments that do not depend on other resources.
-
-    Access entries (authentication mode API) replace the aws-auth ConfigMap; the endpoint is private
-    unless CIDRs are listed for the public one.
-    """
+def vpc_config(args: EksClusterArgs, subnet_ids: pulumi.Input[list[str]]) -> eks.ClusterVpcConfigArgsDict:
+    """The cluster's endpoint access: private as the spec says, public only for listed deployer CIDRs."""
     public = bool(args.endpoint_public_access_cidrs)
-    vpc: dict[str, Any] = {
-        "subnet_ids": list(args.subnet_ids),
+    vpc: eks.ClusterVpcConfigArgsDict = {
+        "subnet_ids": subnet_ids,
         "endpoint_private_access": args.endpoint_private,
         "endpoint_public_access": public,
     }
     if public:
         vpc["public_access_cidrs"] = list(args.endpoint_public_access_cidrs)
-    return {
-        "name": args.cluster_name,
-        "version": args.kubernetes_version,
-        "vpc_config": vpc,
-        "enabled_cluster_log_types": list(args.control_plane_logs),
-        "access_config": {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
-        "deletion_protection": True,
-        "tags": dict(args.tags),
-    }
+    return vpc
+
+
+def upgrade_policy() -> eks.ClusterUpgradePolicyArgsDict:
+    """STANDARD: at the end of standard support EKS upgrades the cluster instead of billing extended support
+    (EKS user guide, "Manage EKS extended support", supportType)."""
+    return {"support_type": "STANDARD"}
+
+
+def access_config() -> eks.ClusterAccessConfigArgsDict:
+    """Access entries (authentication mode API) replace the aws-auth ConfigMap."""
+    return {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True}
 
 
 def endpoint_ingress_args(
@@ -135,21 +134,20 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:aws:EksCluster", name, None, opts)
-        from pulumi_aws import Provider, eks, iam, kms, vpc
+        from pulumi_aws import Provider, cloudwatch, eks, iam, kms, vpc
 
         self.cloud_provider = Provider(f"{name}-aws", region=args.region, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
         self.identity = {}
         self.cluster: eks.Cluster | None = None
 
+        self.storage_class: str | None = None
         self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=NODE_TRUST, opts=child)
-        node_policies = [
+        # Node groups wait for every policy of their role, and are deleted before any of them.
+        self.node_role_policies: list[pulumi.Resource] = [
             iam.RolePolicyAttachment(f"{name}-node-role-{i}", role=self.node_role.name, policy_arn=policy, opts=child)
             for i, policy in enumerate(NODE_POLICIES)
         ]
-        # Nodes need the role's policies to join the cluster, and EKS needs them to delete the nodes (pulumi-aws
-        # eks.NodeGroup docs: depends_on the policy attachments).
-        with_node_policies = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=node_policies))
 
         subnet_ids: pulumi.Input[list[str]] = list(args.subnet_ids)
         if not args.subnet_ids and args.existing_kubeconfig is None:
@@ -162,13 +160,24 @@ class EksCluster(pulumi.ComponentResource):
             role = iam.Role(f"{name}-cluster-role", assume_role_policy=CLUSTER_TRUST, opts=child)
             attach = iam.RolePolicyAttachment(f"{name}-cluster-role-policy", role=role.name,
                                               policy_arn=CLUSTER_POLICY, opts=child)
+            # EKS creates the group on first log line with no retention; created first, it keeps 90 days.
+            log_group = pulumi.Output.from_input(args.cluster_name).apply(eks_catalog.control_plane_log_group)
+            logs = cloudwatch.LogGroup(
+                f"{name}-control-plane-logs", name=log_group,
+                retention_in_days=eks_catalog.CONTROL_PLANE_LOG_RETENTION_DAYS, opts=child)
             self.cluster = eks.Cluster(
                 f"{name}-eks",
+                name=args.cluster_name,
+                version=args.kubernetes_version,
                 role_arn=role.arn,
                 encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
-                vpc_config={**cluster_args(args)["vpc_config"], "subnet_ids": subnet_ids},
-                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=[attach]),
-                **{k: v for k, v in cluster_args(args).items() if k != "vpc_config"},
+                vpc_config=vpc_config(args, subnet_ids),
+                enabled_cluster_log_types=list(args.control_plane_logs),
+                access_config=access_config(),
+                upgrade_policy=upgrade_policy(),
+                deletion_protection=True,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=[attach, logs]),
             )
             cluster_name: pulumi.Input[str] = self.cluster.name
             issuer_url = self.cluster.identities.apply(_oidc_issuer)
@@ -190,9 +199,14 @@ class EksCluster(pulumi.ComponentResource):
                 vpc.SecurityGroupIngressRule(f"{name}-api-from-{slug}", args=rule, opts=child)
                 for slug, rule in endpoint_ingress_args(args, cluster_sg).items()
             ]
-            system = _system_node_group(name, args, self.cluster.name, self.node_role.arn, subnet_ids,
-                                        security_groups, with_node_policies)
-            node_deps: list[pulumi.Resource] = [self.cluster, system]
+            before_nodes = _core_addons(name, self.cluster, args.kubernetes_version, CORE_BEFORE_NODES, [], child)
+            system = _system_node_group(
+                name, args, self.cluster.name, self.node_role.arn, subnet_ids, security_groups,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    depends_on=[*self.node_role_policies, *before_nodes])))
+            after_nodes = _core_addons(name, self.cluster, args.kubernetes_version, CORE_AFTER_NODES, [system], child)
+            ebs = _ebs_csi_addon(name, self.cluster, args.kubernetes_version, [system, *before_nodes], child)
+            node_deps: list[pulumi.Resource] = [self.cluster, system, *after_nodes, ebs]
         else:
             self.kubeconfig = pulumi.Output.secret(args.existing_kubeconfig)
             cluster_name = args.cluster_name
@@ -208,33 +222,125 @@ class EksCluster(pulumi.ComponentResource):
         from mlinfra.aws.karpenter import Karpenter, KarpenterArgs, karpenter_pools
         from mlinfra.aws.node_group import EksGpuNodeGroup, EksGpuNodeGroupArgs
 
+        if self.cluster is not None:
+            self.storage_class = STORAGE_CLASS
+            k8s.storage.v1.StorageClass(
+                f"{name}-storage-class", opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider),
+                **storage_class_manifest())
+        # Node groups run the cluster's version, so an upgrade moves control plane and nodes together.
+        node_version = args.kubernetes_version if self.cluster is not None else None
         self.node_groups = [
             EksGpuNodeGroup(
                 f"{name}-{pool.name}",
                 EksGpuNodeGroupArgs(pool=pool, cluster_name=cluster_name, node_role_arn=self.node_role.arn,
                                     subnet_ids=subnet_ids, security_group_ids=security_groups, driver=args.driver,
-                                    extra_tags=dict(args.tags)),
-                with_node_policies,
+                                    extra_tags=dict(args.tags), kubernetes_version=node_version,
+                                    depends_on=list(self.node_role_policies)),
+                child,
             )
             for pool in args.pools
             if pool.spec.provisioner == "managed"
         ]
+        if autoscaled_pools(args.pools):
+            from mlinfra.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+
+            ClusterAutoscaler(
+                f"{name}-cluster-autoscaler",
+                ClusterAutoscalerArgs(cluster_name=cluster_name, region=args.region,
+                                      kubernetes_version=args.kubernetes_version),
+                pulumi.ResourceOptions(parent=self, providers={"aws": self.cloud_provider,
+                                                               "kubernetes": self.k8s_provider}),
+            )
         self.karpenter: Karpenter | None = None
         if karpenter_pools(args.pools):
             self.karpenter = Karpenter(
                 f"{name}-karpenter",
                 KarpenterArgs(
-                    cluster_name=cluster_name, pools=karpenter_pools(args.pools), settings=args.karpenter,
-                    node_role_arn=self.node_role.arn, node_role_name=self.node_role.name, subnet_ids=subnet_ids,
+                    cluster_name=cluster_name, region=args.region, pools=karpenter_pools(args.pools),
+                    settings=args.karpenter, subnet_ids=subnet_ids,
                     security_group_ids=security_groups, kubernetes_version=args.kubernetes_version,
                     driver=args.driver, oidc_provider_arn=self.identity.get("oidc_provider_arn"),
                     oidc_issuer=self.identity.get("oidc_issuer"),
                 ),
                 pulumi.ResourceOptions(parent=self, providers={"aws": self.cloud_provider,
-                                                               "kubernetes": self.k8s_provider},
-                                       depends_on=node_policies),
+                                                               "kubernetes": self.k8s_provider}),
             )
-        self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name})
+        self.register_outputs({"kubeconfig": self.kubeconfig, "cluster_name": cluster_name,
+                               "storage_class": self.storage_class})
+
+
+# Add-ons the nodes need to become Ready (networking, kube-proxy, credentials for pods) go first; CoreDNS and the
+# EBS CSI driver run pods, so EKS reports them healthy only once nodes exist (terraform-aws-eks `before_compute`).
+CORE_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+CORE_AFTER_NODES = ("coredns",)
+assert set(CORE_BEFORE_NODES + CORE_AFTER_NODES) == set(eks_catalog.CORE_ADDONS)
+
+
+def autoscaled_pools(pools: list[ResolvedPool]) -> list[ResolvedPool]:
+    """Managed pools whose size can change: the ones cluster-autoscaler has to scale."""
+    return [p for p in pools if p.spec.provisioner == "managed" and p.spec.min_nodes < p.spec.max_nodes]
+
+
+def storage_class_manifest() -> dict[str, Any]:
+    """The cluster's default StorageClass: EBS gp3, encrypted, bound in the zone of the pod that claims it.
+
+    EKS marks no class as default since 1.30 and the in-tree EBS plugin is gone, so without it every PVC with no
+    class (Prometheus') stays Pending (EKS user guide, "Store Kubernetes volumes with Amazon EBS"; ai-on-eks
+    creates the same gp3 default class)."""
+    return {
+        "metadata": {"name": STORAGE_CLASS,
+                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": eks_catalog.EBS_CSI_PROVISIONER,
+        "parameters": {"type": "gp3", "encrypted": "true", "fsType": "ext4"},
+        "reclaim_policy": "Delete",
+        "volume_binding_mode": "WaitForFirstConsumer",
+        "allow_volume_expansion": True,
+    }
+
+
+def _addon_version(addon: str, kubernetes_version: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The version EKS names as default for `addon` on `kubernetes_version` (DescribeAddonVersions)."""
+    from pulumi_aws import eks
+
+    found = eks.get_addon_version_output(addon_name=addon, kubernetes_version=kubernetes_version, most_recent=False,
+                                         opts=pulumi.InvokeOutputOptions(parent=opts.parent, provider=opts.provider))
+    return found.version
+
+
+def _core_addons(name: str, cluster: eks.Cluster, version: str, addons: tuple[str, ...],
+                 depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """EKS-managed add-ons at the default version for the cluster's Kubernetes version. OVERWRITE takes over the
+    self-managed copies EKS installs at creation."""
+    from pulumi_aws import eks
+
+    return [
+        eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
+                  addon_version=_addon_version(addon, version, opts),
+                  resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+                  opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)))
+        for addon in addons
+    ]
+
+
+def _ebs_csi_addon(name: str, cluster: eks.Cluster, version: str, depends_on: list[pulumi.Resource],
+                   opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """The aws-ebs-csi-driver add-on, its controller authenticated by EKS Pod Identity with a role that holds
+    AmazonEBSCSIDriverPolicy (EKS user guide, "Store Kubernetes volumes with Amazon EBS")."""
+    from pulumi_aws import eks, iam
+
+    from mlinfra.aws.karpenter import POD_IDENTITY_TRUST
+
+    role = iam.Role(f"{name}-ebs-csi", assume_role_policy=POD_IDENTITY_TRUST, opts=opts)
+    attach = iam.RolePolicyAttachment(f"{name}-ebs-csi-policy", role=role.name,
+                                      policy_arn=eks_catalog.EBS_CSI_POLICY, opts=opts)
+    namespace, account = eks_catalog.EBS_CSI_SERVICE_ACCOUNT
+    del namespace  # the add-on installs into kube-system; the association names only the service account
+    return eks.Addon(
+        f"{name}-{eks_catalog.EBS_CSI_ADDON}", cluster_name=cluster.name, addon_name=eks_catalog.EBS_CSI_ADDON,
+        addon_version=_addon_version(eks_catalog.EBS_CSI_ADDON, version, opts),
+        pod_identity_associations=[{"role_arn": role.arn, "service_account": account}],
+        resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*depends_on, attach])))
 
 
 def _cidr_slug(cidr: str) -> str:
@@ -271,6 +377,7 @@ def _system_node_group(
         f"{name}-default",
         cluster_name=cluster_name,
         node_group_name_prefix="system-",
+        version=args.kubernetes_version,
         node_role_arn=role_arn,
         subnet_ids=subnet_ids,
         ami_type="AL2023_x86_64_STANDARD",
@@ -290,7 +397,7 @@ def eks_cluster_args(env: EnvironmentSpec, spec: ClusterSpec, pools: list[Resolv
     return EksClusterArgs(
         cluster_name=name,
         region=spec.region,
-        kubernetes_version=spec.kubernetes_version,
+        kubernetes_version=spec.kubernetes_version or eks_catalog.DEFAULT_KUBERNETES_VERSION,
         subnet_ids=list(spec.network.subnet_ids) if isinstance(spec.network, AwsNetwork) else [],
         endpoint_private=spec.endpoint.private,
         endpoint_public_access_cidrs=list(spec.endpoint.public_access_cidrs),

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 
 from mlinfra.aws.node_group import IMAGE_VOLUME_DEVICE, ami_family, pool_arch
+from mlinfra.catalog import eks as eks_catalog
 from mlinfra.catalog import versions
 from mlinfra.catalog.versions import ChartPin
 from mlinfra.k8s.helm import pinned_release, release_namespace
@@ -20,13 +21,8 @@ NAMESPACE = "karpenter"
 SERVICE_ACCOUNT = "karpenter"
 NODE_CLASS_GROUP = "karpenter.k8s.aws"
 
-# EventBridge events Karpenter reacts to before EC2 takes a node away (its interruption-handling docs).
-INTERRUPTION_EVENTS: dict[str, dict[str, list[str]]] = {
-    "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
-    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
-    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
-    "instance-state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
-}
+# EventBridge events Karpenter reacts to before EC2 takes a node away (the v1.14.1 CloudFormation template).
+INTERRUPTION_EVENTS = eks_catalog.KARPENTER_INTERRUPTION_EVENTS
 
 
 def karpenter_pools(pools: list[ResolvedPool]) -> list[ResolvedPool]:
@@ -81,10 +77,25 @@ def overlay_capacity(pool: ResolvedPool) -> dict[str, int]:
     return {} if per_node == {GPU_RESOURCE: pool.gpus_per_node} else per_node
 
 
+def node_pool_limits(pool: ResolvedPool) -> dict[str, str]:
+    """NodePool `limits` that stop the pool at `max_nodes`, whatever the MIG or sharing mode.
+
+    Karpenter counts a node's resources from its instance type: the physical `nvidia.com/gpu` count. A
+    NodeOverlay's capacity "adds extended resources only, and does not replace any existing resources"
+    (karpenter.sh_nodeoverlays CRD v1.14.1), so a limit on the slices or replicas it advertises would let
+    max_nodes x slices nodes in; the physical GPU count per node bounds the pool exactly."""
+    return {GPU_RESOURCE: str(pool.gpus_per_node * pool.spec.max_nodes)}
+
+
+def disruption_budgets() -> list[dict[str, Any]]:
+    """GPU NodePool budgets: one node at a time for drift (a new AMI release, a changed node class), so a weekly
+    AMI release never drains a pool at once; empty nodes go as consolidate_after says (NodePool CRD
+    `disruption.budgets`, reasons Empty and Drifted)."""
+    return [{"nodes": "1", "reasons": ["Drifted"]}, {"nodes": "10%", "reasons": ["Empty"]}]
+
+
 def node_pool_manifest(pool: ResolvedPool, settings: KarpenterSpec) -> dict[str, Any]:
     """The `karpenter.sh/v1` NodePool of a pool."""
-    capacity = overlay_capacity(pool)
-    limits = {k: str(v * pool.spec.max_nodes) for k, v in capacity.items()} or {GPU_RESOURCE: str(pool.max_gpus)}
     return {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
@@ -97,13 +108,16 @@ def node_pool_manifest(pool: ResolvedPool, settings: KarpenterSpec) -> dict[str,
                     "requirements": requirements(pool),
                     "taints": [dict(t) for t in pool.taints],
                     "expireAfter": settings.expire_after,
+                    # A draining GPU node waits this long for its jobs to checkpoint, then goes anyway.
+                    "terminationGracePeriod": settings.termination_grace_period,
                 },
             },
-            "limits": limits,
+            "limits": node_pool_limits(pool),
             "disruption": {
                 # GPU jobs are long and expensive to restart: only empty nodes are consolidated.
                 "consolidationPolicy": "WhenEmpty",
                 "consolidateAfter": settings.consolidate_after,
+                "budgets": disruption_budgets(),
             },
         },
     }
@@ -191,52 +205,12 @@ def helm_values(
     return values
 
 
-def controller_policy(node_role_arn: str, queue_arn: str | None) -> str:
-    """IAM policy of the Karpenter controller: launch and end its own instances, pass only the node role."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "Provision",
-            "Effect": "Allow",
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "Terminate",
-            "Effect": "Allow",
-            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            "Resource": "*",
-            "Condition": {"StringLike": {"ec2:ResourceTag/karpenter.sh/nodepool": "*"}},
-        },
-        {
-            "Sid": "Read",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
-                "ec2:DescribeCapacityReservations", "ec2:DescribePlacementGroups",
-                "pricing:GetProducts", "ssm:GetParameter", "eks:DescribeCluster",
-            ],
-            "Resource": "*",
-        },
-        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn,
-         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
-        {
-            "Sid": "InstanceProfiles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:CreateInstanceProfile",
-                "iam:TagInstanceProfile",
-                "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile",
-            ],
-            "Resource": "*",
-        },
-    ]
-    if queue_arn is not None:
-        statements.append({"Sid": "Interruptions", "Effect": "Allow",
-                           "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-                           "Resource": queue_arn})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+def controller_policy(cluster: str, region: str, account: str, node_role_arn: str, queue_arn: str | None,
+                      partition: str = "aws") -> str:
+    """IAM policy of the Karpenter controller, as the pinned release's CloudFormation template scopes it
+    (catalog/eks.py `karpenter_controller_policy`)."""
+    return json.dumps(eks_catalog.karpenter_controller_policy(cluster, region, account, node_role_arn, queue_arn,
+                                                              partition), sort_keys=True)
 
 
 def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
@@ -281,17 +255,17 @@ class KarpenterArgs:
     """Inputs of `Karpenter`."""
 
     cluster_name: pulumi.Input[str]
+    region: str
     pools: list[ResolvedPool]
     settings: KarpenterSpec
-    node_role_arn: pulumi.Input[str]
-    node_role_name: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     security_group_ids: pulumi.Input[list[str]]
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = eks_catalog.DEFAULT_KUBERNETES_VERSION
     driver: str = "cloud"
     oidc_provider_arn: pulumi.Input[str] | None = None
     oidc_issuer: pulumi.Input[str] | None = None
     chart: ChartPin = field(default_factory=lambda: versions.KARPENTER)
+    crd_chart: ChartPin = field(default_factory=lambda: versions.KARPENTER_CRD)
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -303,20 +277,36 @@ class Karpenter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:aws:Karpenter", name, None, opts)
+        import pulumi_aws
         import pulumi_kubernetes as k8s
         from pulumi_aws import cloudwatch, eks, iam, sqs
 
+        from mlinfra.aws.cluster import NODE_TRUST
+
         child = pulumi.ResourceOptions(parent=self)
+        # Karpenter's nodes get a role of their own and its access entry. The managed node groups' role already
+        # has the entry EKS made for it; a second CreateAccessEntry for it fails (409), and deleting ours would
+        # take the managed nodes' access with it (EKS user guide, "Grant IAM users access to Kubernetes with EKS
+        # access entries"; terraform-aws-eks#2977).
+        self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=NODE_TRUST, opts=child)
+        node_policies = [
+            iam.RolePolicyAttachment(f"{name}-node-role-{i}", role=self.node_role.name, policy_arn=policy, opts=child)
+            for i, policy in enumerate(eks_catalog.NODE_POLICIES)
+        ]
+        access = eks.AccessEntry(f"{name}-node-access", cluster_name=args.cluster_name,
+                                 principal_arn=self.node_role.arn, type="EC2_LINUX", opts=child)
+
         queue_name: pulumi.Output[str] | None = None
         queue_arn: pulumi.Output[str] | None = None
+        iam_deps: list[pulumi.Resource] = [access, *node_policies]
         if args.settings.interruption_queue:
             queue = sqs.Queue(f"{name}-interruptions", message_retention_seconds=300,
                               sqs_managed_sse_enabled=True, opts=child)
-            sqs.QueuePolicy(f"{name}-interruptions-policy", queue_url=queue.url,
-                            policy=queue.arn.apply(queue_policy), opts=child)
+            iam_deps.append(sqs.QueuePolicy(f"{name}-interruptions-policy", queue_url=queue.url,
+                                            policy=queue.arn.apply(queue_policy), opts=child))
             for role, pattern in INTERRUPTION_EVENTS.items():
                 rule = cloudwatch.EventRule(f"{name}-{role}", event_pattern=json.dumps(pattern, sort_keys=True),
-                                     opts=child)
+                                            opts=child)
                 cloudwatch.EventTarget(f"{name}-{role}-target", rule=rule.name, arn=queue.arn, opts=child)
             queue_name, queue_arn = queue.name, queue.arn
 
@@ -326,27 +316,33 @@ class Karpenter(pulumi.ComponentResource):
         else:
             trust = pulumi.Output.from_input(POD_IDENTITY_TRUST)
         self.controller_role = iam.Role(f"{name}-controller", assume_role_policy=trust, opts=child)
-        policy = pulumi.Output.all(args.node_role_arn, queue_arn).apply(lambda a: controller_policy(a[0], a[1]))
-        role_policy = iam.RolePolicy(f"{name}-controller-policy", role=self.controller_role.id, policy=policy,
-                                     opts=child)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = pulumi_aws.get_caller_identity_output(opts=invoke).account_id
+        partition = pulumi_aws.get_partition_output(opts=invoke).partition
+        policy = pulumi.Output.all(args.cluster_name, account, self.node_role.arn, queue_arn, partition).apply(
+            lambda a: controller_policy(a[0], args.region, a[1], a[2], a[3], a[4]))
+        iam_deps.append(iam.RolePolicy(f"{name}-controller-policy", role=self.controller_role.id, policy=policy,
+                                       opts=child))
         irsa = args.oidc_provider_arn is not None
         if not irsa:
-            eks.PodIdentityAssociation(f"{name}-pod-identity", cluster_name=args.cluster_name, namespace=NAMESPACE,
-                                       service_account=SERVICE_ACCOUNT, role_arn=self.controller_role.arn, opts=child)
-        # Nodes Karpenter launches join the cluster through an access entry for the node role.
-        eks.AccessEntry(f"{name}-node-access", cluster_name=args.cluster_name, principal_arn=args.node_role_arn,
-                        type="EC2_LINUX", opts=child)
+            iam_deps.append(eks.PodIdentityAssociation(
+                f"{name}-pod-identity", cluster_name=args.cluster_name, namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT, role_arn=self.controller_role.arn, opts=child))
 
-        chart = args.chart
         values = helm_values(args.cluster_name, self.controller_role.arn if irsa else None, queue_name,
                              overlays=any(overlay_capacity(p) for p in args.pools))
         # The controller needs no host access: baseline is enforced, restricted warned about.
         namespace = release_namespace(f"{name}-namespace", NAMESPACE, "baseline", self)
-        self.release = pinned_release(f"{name}-release", "karpenter", chart, NAMESPACE, values,
-                                      pulumi.ResourceOptions(parent=self, depends_on=[namespace, role_policy]))
-        after = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+        # CRDs as their own release: Helm installs a chart's crds/ once and never upgrades them.
+        crds = pinned_release(f"{name}-crd", "karpenter-crd", args.crd_chart, NAMESPACE, {},
+                              pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+        # Removing Karpenter deletes the release (and its nodes) before the IAM it acts with.
+        self.release = pinned_release(f"{name}-release", "karpenter", args.chart, NAMESPACE, values,
+                                      pulumi.ResourceOptions(parent=self, depends_on=[namespace, crds, *iam_deps]),
+                                      skip_crds=True)
+        after = pulumi.ResourceOptions(parent=self, depends_on=[self.release, crds, *iam_deps])
         for pool in args.pools:
-            node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, args.node_role_name,
+            node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, self.node_role.name,
                                                  args.subnet_ids, args.security_group_ids, args.settings.ami_version)
             for role, obj in (("nodeclass", node_class), ("nodepool", node_pool_manifest(pool, args.settings)),
                               ("overlay", node_overlay_manifest(pool))):
@@ -357,4 +353,5 @@ class Karpenter(pulumi.ComponentResource):
                     api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj["spec"],
                     opts=after,
                 )
-        self.register_outputs({"interruption_queue": queue_name, "controller_role_arn": self.controller_role.arn})
+        self.register_outputs({"interruption_queue": queue_name, "controller_role_arn": self.controller_role.arn,
+                               "node_role_arn": self.node_role.arn})

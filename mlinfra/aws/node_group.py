@@ -140,6 +140,10 @@ class EksGpuNodeGroupArgs:
     security_group_ids: pulumi.Input[list[str]]
     driver: str = "cloud"
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # The cluster's Kubernetes version; None (a referenced cluster) lets EKS pick the control plane's.
+    kubernetes_version: str | None = None
+    # The node role's policy attachments: the group is created after them and deleted before them.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class EksGpuNodeGroup(pulumi.ComponentResource):
@@ -162,9 +166,11 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
+            version=args.kubernetes_version,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             # The cluster autoscaler moves desired_size; a later `pulumi up` must not pull it back.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
+                                        depends_on=list(args.depends_on)),
             **ng,
         )
         self.node_group_name = self.node_group.node_group_name

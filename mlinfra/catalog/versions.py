@@ -36,10 +36,17 @@ PROMETHEUS_ADAPTER = ChartPin(
     "prometheus-adapter", "5.3.0", "https://prometheus-community.github.io/helm-charts", "v0.12.0"
 )
 KARPENTER = ChartPin("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter", "1.14.1")
+# Karpenter's CRDs as their own release, so `helm upgrade` of the controller upgrades them too (Helm never upgrades
+# a chart's crds/ folder); same registry and version as the controller (Karpenter upgrade guide, "CRD upgrades").
+KARPENTER_CRD = ChartPin("karpenter-crd", "1.14.1", "oci://public.ecr.aws/karpenter", "1.14.1")
+# kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0 (Chart.yaml appVersion 1.35.0); the image tag is set
+# per cluster to the autoscaler minor matching the cluster's Kubernetes minor (catalog/eks.py).
+CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "1.35.0")
 
 CHARTS: dict[str, ChartPin] = {
     pin.chart: pin
-    for pin in (GPU_OPERATOR, KUEUE, VOLCANO, FLUID, KUBE_PROMETHEUS_STACK, PROMETHEUS_ADAPTER, KARPENTER)
+    for pin in (GPU_OPERATOR, KUEUE, VOLCANO, FLUID, KUBE_PROMETHEUS_STACK, PROMETHEUS_ADAPTER, KARPENTER,
+                KARPENTER_CRD, CLUSTER_AUTOSCALER)
 }
 
 # Images mlinfra sets explicitly (the charts above pin the rest). The Kueue chart at its git tag points at a

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import TypeAlias
 
 from mlinfra import catalog
+from mlinfra.catalog import eks as eks_catalog
 from mlinfra.problems import Problem, path_join
 from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, GcpNetwork
 from mlinfra.spec.environment import EnvironmentSpec
@@ -243,10 +245,57 @@ def _check_gke_partitions(accelerator: str, pool: PoolSpec, path: str) -> Iterat
                       f"{sizes[profile]} (or set gpu_operator.driver: operator for a partial layout)")
 
 
-def check(env: EnvironmentSpec) -> Iterator[Problem]:
-    """Every cloud-specific check of the environment (pools already passed the catalog checks)."""
+def eks_version(cluster: ClusterSpec) -> str:
+    """The Kubernetes version of an EKS cluster: its own, else the catalog's default."""
+    return cluster.kubernetes_version or eks_catalog.DEFAULT_KUBERNETES_VERSION
+
+
+def check_eks(cluster: ClusterSpec, base: str, environment: str, today: date) -> Iterator[Problem]:
+    """EKS version support, the node image pin and Karpenter pool bounds.
+
+    A version in extended support is billed at the extended rate and auto-upgraded when that ends (EKS user
+    guide, "Kubernetes version lifecycle"): a warning, an error in an environment named prod. Unpinned AMIs roll
+    GPU nodes on every AWS release outside any review (Karpenter docs, "Managing AMIs": pin in production).
+    """
+    prod = environment == "prod"
+    version = eks_version(cluster)
+    known = eks_catalog.EKS_VERSIONS.get(version)
+    path = path_join(base, "kubernetes_version")
+    if known is None:
+        yield Problem(path, version, "not an EKS version of the catalog's release calendar; use one of "
+                      f"{', '.join(eks_catalog.EKS_VERSIONS)}")
+    elif known.support(today) == "ended":
+        yield Problem(path, version, f"EKS ended all support for {version} on {known.end_of_extended}; use "
+                      f"{eks_catalog.DEFAULT_KUBERNETES_VERSION}")
+    elif known.support(today) == "extended":
+        yield Problem(path, version, f"{version} left EKS standard support on {known.end_of_standard} and is billed "
+                      f"at the extended-support rate until {known.end_of_extended}; upgrade to "
+                      f"{eks_catalog.DEFAULT_KUBERNETES_VERSION}", severity="error" if prod else "warning")
+    karpenter_pools = [(j, p) for j, p in enumerate(cluster.pools) if p.provisioner == "karpenter"]
+    if karpenter_pools and cluster.karpenter.ami_version == "latest":
+        yield Problem(path_join(base, "karpenter", "ami_version"), "latest",
+                      "unpinned node image: every AWS AMI release would replace the GPU nodes outside any review; "
+                      "pin an EKS AMI release such as v20251120" + (" (required in prod)" if prod else ""),
+                      severity="error" if prod else "warning")
+    if karpenter_pools and not DURATION_RE.match(cluster.karpenter.termination_grace_period):
+        yield Problem(path_join(base, "karpenter", "termination_grace_period"),
+                      cluster.karpenter.termination_grace_period, "not a Karpenter duration; use e.g. 1h or 24h")
+    for j, pool in karpenter_pools:
+        if pool.min_nodes > 0:
+            yield Problem(path_join(base, "pools", j, "min_nodes"), pool.min_nodes,
+                          "Karpenter keeps no minimum of nodes: it launches them for pending pods only. Use "
+                          "`provisioner: managed` for a floor of always-on nodes, or set min_nodes: 0")
+
+
+def check(env: EnvironmentSpec, today: date | None = None) -> Iterator[Problem]:
+    """Every cloud-specific check of the environment (pools already passed the catalog checks).
+
+    `today` decides version support (default: the clock's date)."""
+    today = today or date.today()
     for i, cluster in enumerate(env.clusters):
         base = path_join("clusters", i)
         yield from check_cluster(cluster, base)
+        if cluster.cloud == "aws":
+            yield from check_eks(cluster, base, env.environment, today)
         for j, pool in enumerate(cluster.pools):
             yield from check_cloud_pool(cluster, pool, path_join(base, "pools", j))

@@ -219,6 +219,9 @@ class Monitoring(pulumi.ComponentResource):
 def addon(ctx: ClusterContext) -> pulumi.ComponentResource | None:
     """Create the monitoring add-on for the cluster, or None when the spec does not ask for it."""
     spec = ctx.env.monitoring
+    if spec.storage_class is None and ctx.storage_class is not None:
+        # EKS has no default StorageClass of its own: the cluster's encrypted gp3 class holds Prometheus' data.
+        spec = spec.model_copy(update={"storage_class": ctx.storage_class})
     if not spec.enabled:
         return None
     args = MonitoringArgs(

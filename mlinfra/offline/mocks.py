@@ -149,6 +149,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     "vpcId": f"vpc-{_hash(cluster)}",
                 },
             }, []
+        if token == "aws:eks/getAddonVersion:getAddonVersion":
+            # DescribeAddonVersions' default for the Kubernetes version: a fixed, recognisable stand-in.
+            addon, version = args.args.get("addonName"), args.args.get("kubernetesVersion")
+            return {"addonName": addon, "kubernetesVersion": version, "id": addon,
+                    "version": f"v0.0.0-offline-{addon}-{version}-eksbuild.1"}, []
         if token == "gcp:organizations/getClientConfig:getClientConfig":
             return {"project": "offline-project", "region": "us-central1"}, []
         return dict(args.args), []

@@ -124,7 +124,13 @@ class KarpenterSpec(SpecModel):
         pattern=r"^(latest|v\d{8})$",
         description="EKS-optimized AMI release the node classes select (`v20251120`). Pin it where node images "
         "must change only through a reviewed diff; with `latest`, Karpenter rolls nodes onto each new AWS "
-        "release (patched, but outside the preview). Default: latest.",
+        "release (patched, but outside the preview). `latest` is refused in an environment named prod and "
+        "warned about elsewhere (Karpenter docs recommend pinning in production). Default: latest.",
+    )
+    termination_grace_period: str = Field(
+        default="24h",
+        description="NodePool `terminationGracePeriod`: how long a draining GPU node waits for its pods (a "
+        "training job checkpointing) before Karpenter removes it anyway. Default: 24h.",
     )
 
 
@@ -135,7 +141,12 @@ class ClusterSpec(SpecModel):
     cloud: Literal["aws", "gcp"]
     region: str
     project: str | None = Field(default=None, description="GCP project (GCP only). Default: the provider's.")
-    kubernetes_version: str = Field(default="1.33", description="Control-plane version. Default: 1.33.")
+    kubernetes_version: str | None = Field(
+        default=None,
+        description="Control-plane version (`1.35`). EKS: a version of the catalog's release calendar; one in "
+        "extended support is warned about (refused in prod). Default: EKS the newest version in standard "
+        "support (catalog/eks.py); GKE the release channel's version.",
+    )
     existing: ExistingCluster | None = Field(
         default=None, description="Reference an existing cluster instead of creating one. Default: create."
     )

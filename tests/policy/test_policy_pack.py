@@ -60,7 +60,7 @@ def doctored(rendered):
     pool = _find(bad, "gcp:container/nodePool:NodePool")
     del pool["inputs"]["nodeConfig"]["serviceAccount"]
     karpenter = next(r for r in bad if r["type"] == "kubernetes:helm.sh/v3:Release"
-                     and "karpenter" in r["inputs"]["chart"])
+                     and r["inputs"]["chart"].endswith("/karpenter"))
     del karpenter["inputs"]["values"]["settings"]["interruptionQueue"]
     ns = next(r for r in bad if r["inputs"].get("kind") == "Namespace"
               and r["inputs"]["metadata"]["labels"].get("pod-security.kubernetes.io/enforce") == "restricted")

@@ -97,10 +97,12 @@ def test_nodepool_for_a_spot_time_sliced_pool():
     reqs = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
     assert reqs == {"karpenter.sh/capacity-type": ["spot"], "kubernetes.io/arch": ["amd64"],
                     "karpenter.k8s.aws/instance-gpu-name": ["l4"], "karpenter.k8s.aws/instance-gpu-count": ["1"]}
-    assert spec["disruption"] == {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}
+    assert spec["disruption"] == {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m",
+                                  "budgets": [{"nodes": "1", "reasons": ["Drifted"]},
+                                              {"nodes": "10%", "reasons": ["Empty"]}]}
     assert spec["template"]["spec"]["expireAfter"] == "168h"
-    # Limits count what the overlay advertises: 4 nodes x 1 GPU x 4 replicas.
-    assert spec["limits"] == {"nvidia.com/gpu": "16"}
+    # Limits count what Karpenter counts, the instance type's physical GPUs: 4 nodes x 1 GPU, not the replicas.
+    assert spec["limits"] == {"nvidia.com/gpu": "4"}
     assert spec["template"]["metadata"]["labels"]["nvidia.com/device-plugin.config"] == "time-slicing-4"
     assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
     overlay = karpenter.node_overlay_manifest(p)
@@ -269,10 +271,11 @@ def test_karpenter_release_queue_and_rules(rich):
     rules = {r["name"]: json.loads(r["inputs"]["eventPattern"]) for r in rich
              if r["type"] == "aws:cloudwatch/eventRule:EventRule"}
     assert sorted(p["detail-type"][0] for p in rules.values()) == [
-        "AWS Health Event", "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification",
+        "AWS Health Event", "EC2 Capacity Reservation Instance Interruption Warning",
+        "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification",
         "EC2 Spot Instance Interruption Warning"]
     targets = [r for r in rich if r["type"] == "aws:cloudwatch/eventTarget:EventTarget"]
-    assert len(targets) == 4 and {t["inputs"]["arn"] for t in targets} == {"arn:aws:sqs:us-east-1:123456789012:"
+    assert len(targets) == 5 and {t["inputs"]["arn"] for t in targets} == {"arn:aws:sqs:us-east-1:123456789012:"
                                                                            "eks-karpenter-interruptions"}
     trust = json.loads(one(rich, "aws:iam/role:Role", "eks-karpenter-controller")["inputs"]["assumeRolePolicy"])
     cond = trust["Statement"][0]["Condition"]["StringEquals"]
@@ -295,7 +298,7 @@ def test_karpenter_custom_resources_per_pool(rich):
     spec = node_class["spec"]
     assert spec["subnetSelectorTerms"] == [{"id": "subnet-0a1"}, {"id": "subnet-0b2"}]
     assert spec["securityGroupSelectorTerms"][0]["id"].startswith("sg-")
-    assert spec["role"].startswith("eks-node-role")
+    assert spec["role"].startswith("eks-karpenter-node-role")
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert spec["metadataOptions"]["httpPutResponseHopLimit"] == 1
     assert spec["associatePublicIPAddress"] is False

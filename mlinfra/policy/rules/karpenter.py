@@ -33,7 +33,8 @@ def _cluster(record: Record) -> str:
 
 def _is_karpenter_release(record: Record) -> bool:
     chart = str(dig(record, "inputs", "chart") or "")
-    return record.get("type") == HELM_RELEASE and "karpenter" in chart.split("/")[-1]
+    # The controller's chart, not `karpenter-crd` (its CRDs, released beside it with no settings).
+    return record.get("type") == HELM_RELEASE and chart.split("/")[-1] == "karpenter"
 
 
 @rule(

@@ -1,0 +1,204 @@
+"""EKS facts: Kubernetes versions and their support dates, managed add-ons, AWS-managed IAM policies, Karpenter's
+controller policy and interruption events, and the cluster-autoscaler's policy, each with its source."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class EksVersion:
+    """One EKS Kubernetes minor version: standard support for 14 months after release, then 12 months extended
+    (billed at the extended-support rate), then an automatic upgrade."""
+
+    version: str
+    released: date
+    end_of_standard: date
+    end_of_extended: date
+
+    def support(self, today: date) -> Literal["standard", "extended", "ended"]:
+        """Which support period `today` falls in."""
+        if today <= self.end_of_standard:
+            return "standard"
+        if today <= self.end_of_extended:
+            return "extended"
+        return "ended"
+
+
+# Source: EKS user guide, "Understand the Kubernetes version lifecycle on EKS" (release calendar), cross-checked
+# with endoflife.date/amazon-eks and aws-samples sample-apex-skills cluster-lifecycle (verified 2026-04-24).
+# 1.36 is not listed: no release date could be confirmed.
+EKS_VERSIONS: dict[str, EksVersion] = {v.version: v for v in (
+    EksVersion("1.31", date(2024, 9, 26), date(2025, 11, 26), date(2026, 11, 26)),
+    EksVersion("1.32", date(2025, 1, 23), date(2026, 3, 23), date(2027, 3, 23)),
+    EksVersion("1.33", date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
+    EksVersion("1.34", date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
+    EksVersion("1.35", date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+)}
+# The newest version above: in standard support the longest.
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+# EKS add-ons every cluster gets, at the default version EKS names for the cluster's Kubernetes version
+# (DescribeAddonVersions, `defaultVersion`; pulumi_aws `eks.get_addon_version` with most_recent false). The
+# default is the version EKS validated for that Kubernetes minor, so a version upgrade moves the add-ons with it
+# and no release outside EKS's matrix is ever picked. Source: EKS user guide, "Amazon EKS add-ons" (vpc-cni,
+# coredns, kube-proxy, eks-pod-identity-agent, aws-ebs-csi-driver); terraform-aws-eks `cluster_addons`.
+CORE_ADDONS: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+# The EBS CSI controller's service account (the add-on's own; EKS user guide, "Store Kubernetes volumes with
+# Amazon EBS", IRSA role trust: system:serviceaccount:kube-system:ebs-csi-controller-sa).
+EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
+EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
+
+# AWS-managed policies (arn:aws:iam::aws:policy/...).
+NODE_POLICIES: tuple[str, ...] = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    # Session Manager access to debug GPU nodes without SSH (terraform-aws-eks node groups; the Karpenter
+    # v1.14.1 CloudFormation template's KarpenterNodeRole).
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
+CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
+# terraform-aws-eks `cloudwatch_log_group_retention_in_days` default; the group EKS writes to is
+# /aws/eks/<cluster>/cluster (EKS user guide, "Send control plane logs to CloudWatch Logs").
+CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+
+
+def control_plane_log_group(cluster_name: str) -> str:
+    """The CloudWatch log group EKS sends a cluster's control-plane logs to."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+# EventBridge patterns Karpenter handles, exactly the rules of the v1.14.1 CloudFormation template
+# (aws/karpenter-provider-aws@v1.14.1 website/content/en/docs/getting-started/getting-started-with-karpenter/
+# cloudformation.yaml: ScheduledChangeRule, SpotInterruptionRule, RebalanceRule, InstanceStateChangeRule,
+# CapacityReservationInterruptionRule).
+KARPENTER_INTERRUPTION_EVENTS: dict[str, dict[str, list[str]]] = {
+    "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+    "instance-state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    "capacity-reservation-interruption": {
+        "source": ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"]},
+}
+
+
+def karpenter_controller_policy(
+    cluster: str, region: str, account: str, node_role_arn: str, queue_arn: str | None, partition: str = "aws"
+) -> dict[str, Any]:
+    """The Karpenter controller's IAM policy, ported statement by statement from the v1.14.1 CloudFormation
+    template (NodeLifecyclePolicy, IAMIntegrationPolicy, EKSIntegrationPolicy, InterruptionPolicy,
+    ZonalShiftPolicy, ResourceDiscoveryPolicy), with its scoping conditions. `queue_arn` None leaves out the
+    interruption statement (no queue)."""
+    ec2 = f"arn:{partition}:ec2:{region}"
+    owned = {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}
+    request_owned = {f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned",
+                     "aws:RequestTag/eks:eks-cluster-name": cluster}
+    tagged = [f"{ec2}:*:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface",
+                                                "launch-template", "spot-instances-request")]
+    profile = f"arn:{partition}:iam::{account}:instance-profile/*"
+    cluster_arn = f"arn:{partition}:eks:{region}:{account}:cluster/{cluster}"
+    statements: list[dict[str, Any]] = [
+        {"Sid": "AllowScopedEC2InstanceAccessActions", "Effect": "Allow",
+         "Resource": [f"{ec2}::image/*", f"{ec2}::snapshot/*", f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*",
+                      f"{ec2}:*:capacity-reservation/*", f"{ec2}:*:placement-group/*"],
+         "Action": ["ec2:RunInstances", "ec2:CreateFleet"]},
+        {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Effect": "Allow",
+         "Resource": f"{ec2}:*:launch-template/*", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Effect": "Allow", "Resource": tagged,
+         "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+         "Condition": {"StringEquals": request_owned,
+                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedResourceCreationTagging", "Effect": "Allow", "Resource": tagged,
+         "Action": "ec2:CreateTags",
+         "Condition": {"StringEquals": {**request_owned,
+                                        "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedResourceTagging", "Effect": "Allow", "Resource": f"{ec2}:*:instance/*",
+         "Action": "ec2:CreateTags",
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                       "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster},
+                       "ForAllValues:StringEquals": {
+                           "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}},
+        {"Sid": "AllowScopedDeletion", "Effect": "Allow",
+         "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+         "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Resource": node_role_arn, "Action": "iam:PassRole",
+         "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
+        {"Sid": "AllowScopedInstanceProfileCreationActions", "Effect": "Allow", "Resource": profile,
+         "Action": ["iam:CreateInstanceProfile"],
+         "Condition": {"StringEquals": {**{k: v for k, v in request_owned.items()},
+                                        "aws:RequestTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowScopedInstanceProfileTagActions", "Effect": "Allow", "Resource": profile,
+         "Action": ["iam:TagInstanceProfile"],
+         "Condition": {"StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region,
+                                        **request_owned, "aws:RequestTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                                      "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowScopedInstanceProfileActions", "Effect": "Allow", "Resource": profile,
+         "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
+                    "iam:DeleteInstanceProfile"],
+         "Condition": {"StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Resource": cluster_arn,
+         "Action": "eks:DescribeCluster"},
+        {"Sid": "AllowZonalShiftStatusReadOnly", "Effect": "Allow", "Resource": "*",
+         "Action": ["arc-zonal-shift:GetManagedResource"],
+         "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}}},
+        {"Sid": "AllowRegionalReadActions", "Effect": "Allow", "Resource": "*",
+         "Action": ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
+                    "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups", "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
+         "Condition": {"StringEquals": {"aws:RequestedRegion": region}}},
+        {"Sid": "AllowSSMReadActions", "Effect": "Allow",
+         "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*", "Action": "ssm:GetParameter"},
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*",
+         "Action": "iam:ListInstanceProfiles"},
+        {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profile,
+         "Action": "iam:GetInstanceProfile"},
+    ]
+    if queue_arn is not None:
+        statements.append({"Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": queue_arn,
+                           "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def cluster_autoscaler_policy(cluster: str) -> str:
+    """The cluster-autoscaler's IAM policy for ASG auto-discovery (kubernetes/autoscaler
+    cluster-autoscaler/cloudprovider/aws/README.md, "Full Cluster Autoscaler Features Policy"): the read actions
+    on every resource, and the two write actions limited, as the README recommends, by a tag condition to the
+    ASGs of this cluster. The README's "minimal" policy names each ASG ARN and rules out auto-discovery, which
+    managed node groups (their ASG names are chosen by EKS) need; the tag condition scopes the writes as tightly.
+    EKS tags every managed node group's ASG with `k8s.io/cluster-autoscaler/<cluster>: owned` and
+    `k8s.io/cluster-autoscaler/enabled: true` (EKS user guide, "Simplify node lifecycle with managed node
+    groups")."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Discover", "Effect": "Allow", "Resource": "*",
+         "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                    "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup"]},
+        {"Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*",
+         "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+         "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned",
+                                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}},
+    ]}, sort_keys=True)
+
+
+# cluster-autoscaler's minor must match the cluster's Kubernetes minor (kubernetes/autoscaler
+# cluster-autoscaler/README.md, "Releases"). Newest patch tag per minor in kubernetes/autoscaler
+# (tags cluster-autoscaler-1.31.5 ... 1.35.2); image registry.k8s.io/autoscaling/cluster-autoscaler.
+CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
+    "1.31": "v1.31.5", "1.32": "v1.32.7", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2",
+}

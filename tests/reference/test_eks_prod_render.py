@@ -1,0 +1,223 @@
+"""The prod EKS cluster as the engine would create it: one sourced fact per test (issue 17's faults).
+
+Each test reads what the real stack program registers under the mock runtime (inputs and the dependencies the
+registration waits for) and compares it with the named source.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+import yaml
+
+from mlinfra.offline.render import (
+    build_render,
+    offline_stack_outputs,
+    program_path,
+    project_root,
+    read_stack_config,
+    run_program,
+)
+
+TODAY = date(2026, 11, 30)
+ROOT = project_root()
+
+
+@pytest.fixture(scope="module")
+def prod() -> list[Any]:
+    return run_program(program_path(ROOT), read_stack_config("prod", project_dir=ROOT), offline_stack_outputs(ROOT))
+
+
+@pytest.fixture(scope="module")
+def files(prod) -> dict[str, str]:
+    return build_render(prod)
+
+
+def of_type(regs, type_: str) -> list[Any]:
+    return [r for r in regs if r.type == type_]
+
+
+def one(regs, type_: str, name: str) -> Any:
+    found = [r for r in regs if r.type == type_ and r.name == name]
+    assert len(found) == 1, f"{type_} {name}: {[r.name for r in of_type(regs, type_)]}"
+    return found[0]
+
+
+def waits_for(reg, regs, type_: str, name: str) -> bool:
+    """Whether `reg` lists the registration (type, name) among the resources it waits for."""
+    return one(regs, type_, name).urn in reg.dependencies
+
+
+ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+# Fault 1. EKS user guide, "Grant IAM users access to Kubernetes with EKS access entries": EKS creates the entry
+# of a managed node group's role itself; a second CreateAccessEntry returns 409 ResourceInUseException
+# (terraform-aws-eks#2977). Karpenter's nodes get a role and an entry of their own.
+def test_no_access_entry_for_the_managed_node_groups_role(prod):
+    managed_role = one(prod, "aws:iam/role:Role", "eks-node-role")
+    entries = of_type(prod, "aws:eks/accessEntry:AccessEntry")
+    assert entries, "Karpenter's nodes need an access entry"
+    for entry in entries:
+        assert managed_role.urn not in entry.dependencies, entry.name
+    karpenter_role = one(prod, "aws:iam/role:Role", "eks-karpenter-node-role")
+    (entry,) = entries
+    assert entry.inputs["type"] == "EC2_LINUX"
+    assert karpenter_role.urn in entry.dependencies
+
+
+# Fault 2. kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md: auto-discovery by the tags
+# k8s.io/cluster-autoscaler/enabled and k8s.io/cluster-autoscaler/<cluster> (the chart's default autoDiscovery.tags,
+# charts/cluster-autoscaler values.yaml at cluster-autoscaler-chart-9.59.0), which EKS puts on managed node
+# groups' ASGs; the "Full Cluster Autoscaler Features Policy" actions, writes restricted by tag conditions as the
+# README recommends. cluster-autoscaler/README.md "Releases": the autoscaler minor matches the cluster's.
+def test_cluster_autoscaler_scales_the_managed_pools_with_its_own_scoped_role(prod):
+    release = one(prod, "kubernetes:helm.sh/v3:Release", "eks-cluster-autoscaler-release")
+    values = release.inputs["values"]
+    cluster = one(prod, "aws:eks/cluster:Cluster", "eks-eks").inputs
+    assert values["autoDiscovery"] == {"clusterName": cluster["name"]}
+    assert values["cloudProvider"] == "aws" and values["awsRegion"] == "us-east-1"
+    assert values["image"]["tag"].startswith(f"v{cluster['version']}.")
+    assert values["extraArgs"]["balance-similar-node-groups"] is True
+    assert values["extraArgs"]["expander"].split(",")[0] in ("least-waste", "priority")
+    policy = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", "eks-cluster-autoscaler-policy").inputs["policy"])
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert {"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+            "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+            "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup",
+            "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"} == actions
+    (writes,) = [s for s in policy["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    assert writes["Condition"]["StringEquals"][f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster['name']}"] == \
+        "owned"
+    association = one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                      "eks-cluster-autoscaler-pod-identity").inputs
+    assert (association["namespace"], association["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
+    assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
+    assert waits_for(release, prod, "aws:iam/rolePolicy:RolePolicy", "eks-cluster-autoscaler-policy")
+
+
+# Fault 3. EKS user guide, "Store Kubernetes volumes with Amazon EBS": the aws-ebs-csi-driver add-on with a role
+# holding AmazonEBSCSIDriverPolicy for ebs-csi-controller-sa; EKS marks no StorageClass default (1.30+).
+# ai-on-eks: gp3 default class, encrypted; kube-prometheus-stack values
+# prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName.
+def test_ebs_csi_driver_encrypted_gp3_default_class_and_prometheus_on_it(prod, files):
+    addon = one(prod, "aws:eks/addon:Addon", "eks-aws-ebs-csi-driver").inputs
+    (association,) = addon["podIdentityAssociations"]
+    assert association["serviceAccount"] == "ebs-csi-controller-sa"
+    attachments = [r.inputs["policyArn"] for r in of_type(prod, ROLE_ATTACHMENT) if r.name == "eks-ebs-csi-policy"]
+    assert attachments == ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+    (sc_path,) = [p for p in files if p.startswith("manifests/eks/") and "/StorageClass-" in p]
+    sc = yaml.safe_load(files[sc_path])
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert sc["provisioner"] == "ebs.csi.aws.com"
+    assert sc["parameters"]["type"] == "gp3" and sc["parameters"]["encrypted"] == "true"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    stack = yaml.safe_load(files["helm/eks/kube-prometheus-stack.yaml"])["values"]
+    claim = stack["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == sc["metadata"]["name"]
+
+
+# Fault 4. EKS release calendar (EKS user guide, "Kubernetes version lifecycle"; endoflife.date/amazon-eks):
+# 1.35 is in standard support until 2027-03-27. "Manage EKS extended support": upgradePolicy.supportType STANDARD.
+# EKS user guide, "Amazon EKS add-ons": vpc-cni, coredns, kube-proxy, eks-pod-identity-agent.
+STANDARD_SUPPORT_ENDS = {"1.34": date(2026, 12, 2), "1.35": date(2027, 3, 27)}
+
+
+def test_supported_version_standard_policy_managed_addons_and_no_version_skew(prod):
+    cluster = one(prod, "aws:eks/cluster:Cluster", "eks-eks")
+    version = cluster.inputs["version"]
+    assert STANDARD_SUPPORT_ENDS[version] >= TODAY
+    assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+    addons = {r.inputs["addonName"]: r.inputs for r in of_type(prod, "aws:eks/addon:Addon")}
+    assert {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"} <= set(addons)
+    # Resolved for the cluster's version (the offline stand-in names the version it was asked for).
+    assert all(f"-{version}-" in a["addonVersion"] for a in addons.values())
+    groups = of_type(prod, "aws:eks/nodeGroup:NodeGroup")
+    assert groups and all(g.inputs["version"] == version for g in groups)
+
+
+# Fault 5. Ordering on IAM (issue 17 item 5): the Karpenter release, NodePool and EC2NodeClass wait for the
+# controller policy, the node access entry and the queue policy; node groups for their role's attachments.
+def test_karpenter_and_node_groups_wait_for_their_iam(prod):
+    needed = [("aws:iam/rolePolicy:RolePolicy", "eks-karpenter-controller-policy"),
+              ("aws:eks/accessEntry:AccessEntry", "eks-karpenter-node-access"),
+              ("aws:sqs/queuePolicy:QueuePolicy", "eks-karpenter-interruptions-policy")]
+    karpenter = [one(prod, "kubernetes:helm.sh/v3:Release", "eks-karpenter-release"),
+                 *of_type(prod, "kubernetes:karpenter.sh/v1:NodePool"),
+                 *of_type(prod, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")]
+    for reg in karpenter:
+        for type_, name in needed:
+            assert waits_for(reg, prod, type_, name), f"{reg.name} does not wait for {name}"
+    attachments = [r for r in of_type(prod, ROLE_ATTACHMENT) if r.name.startswith("eks-node-role-")]
+    assert len(attachments) == 4
+    for group in of_type(prod, "aws:eks/nodeGroup:NodeGroup"):
+        assert {a.urn for a in attachments} <= set(group.dependencies), group.name
+
+
+# Fault 6. aws/karpenter-provider-aws@v1.14.1 website/content/en/docs/getting-started/getting-started-with-karpenter/
+# cloudformation.yaml: the controller policies (scoped by the cluster tag, the region, the node role) with
+# ec2:DescribeInstanceStatus and arc-zonal-shift:GetManagedResource, five EventBridge rules, and (Karpenter upgrade
+# guide) the karpenter-crd chart from the same registry at the same version.
+CLOUDFORMATION_RULES = {
+    "AWS Health Event", "EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation",
+    "EC2 Instance State-change Notification", "EC2 Capacity Reservation Instance Interruption Warning",
+}
+
+
+def test_karpenter_as_upstream_ships_it(prod, files):
+    policy = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", "eks-karpenter-controller-policy").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert "ec2:DescribeInstanceStatus" in by_sid["AllowRegionalReadActions"]["Action"]
+    assert by_sid["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    assert by_sid["AllowZonalShiftStatusReadOnly"]["Action"] == ["arc-zonal-shift:GetManagedResource"]
+    assert by_sid["AllowScopedDeletion"]["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/kubernetes.io/cluster/prod-eks": "owned"}
+    assert by_sid["AllowPassingInstanceRole"]["Resource"].startswith("arn:aws:iam::123456789012:role/"
+                                                                     "eks-karpenter-node-role")
+    assert not [s for s in policy["Statement"] if s["Resource"] == "*" and "ec2:RunInstances" in s["Action"]]
+    rules = {json.loads(r.inputs["eventPattern"])["detail-type"][0]
+             for r in of_type(prod, "aws:cloudwatch/eventRule:EventRule")}
+    assert rules == CLOUDFORMATION_RULES
+    crd = yaml.safe_load(files["helm/eks/karpenter-crd.yaml"])
+    controller = yaml.safe_load(files["helm/eks/karpenter.yaml"])
+    assert crd["chart"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
+    assert crd["version"] == controller["version"]
+    release = one(prod, "kubernetes:helm.sh/v3:Release", "eks-karpenter-release")
+    assert waits_for(release, prod, "kubernetes:helm.sh/v3:Release", "eks-karpenter-crd")
+
+
+# Fault 7. Karpenter docs, "Managing AMIs": pin AMIs in production; NodePool CRD v1.14.1 disruption.budgets and
+# template.spec.terminationGracePeriod.
+def test_gpu_nodepools_pin_the_ami_and_limit_disruption(prod):
+    for node_class in of_type(prod, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
+        for term in node_class.inputs["spec"]["amiSelectorTerms"]:
+            assert "@latest" not in term.get("alias", "") and "recommended" not in term.get("ssmParameter", "")
+    for pool in of_type(prod, "kubernetes:karpenter.sh/v1:NodePool"):
+        spec = pool.inputs["spec"]
+        assert {"nodes": "1", "reasons": ["Drifted"]} in spec["disruption"]["budgets"]
+        assert spec["template"]["spec"]["terminationGracePeriod"]
+
+
+# Fault 8. karpenter.sh_nodeoverlays CRD v1.14.1: "Capacity adds extended resources only, and does not replace
+# any existing resources" - Karpenter counts the instance type's physical GPUs against the NodePool limit.
+def test_nodepool_limits_bound_the_pool_at_max_nodes(prod):
+    (pool,) = of_type(prod, "kubernetes:karpenter.sh/v1:NodePool")
+    # prod's p5-spot: 8 x p5.48xlarge, 8 H100 each.
+    assert pool.inputs["spec"]["limits"] == {"nvidia.com/gpu": str(8 * 8)}
+
+
+# Fault 10. terraform-aws-eks: cloudwatch_log_group_retention_in_days = 90 on /aws/eks/<cluster>/cluster, created
+# before the cluster; Karpenter v1.14.1 CloudFormation KarpenterNodeRole: AmazonSSMManagedInstanceCore.
+def test_control_plane_log_group_before_the_cluster_and_ssm_on_node_roles(prod):
+    cluster = one(prod, "aws:eks/cluster:Cluster", "eks-eks")
+    logs = one(prod, "aws:cloudwatch/logGroup:LogGroup", "eks-control-plane-logs")
+    assert logs.inputs == {"name": f"/aws/eks/{cluster.inputs['name']}/cluster", "retentionInDays": 90}
+    assert logs.urn in cluster.dependencies
+    for role in ("eks-node-role", "eks-karpenter-node-role"):
+        arns = {r.inputs["policyArn"] for r in of_type(prod, ROLE_ATTACHMENT)
+                if r.name.rsplit("-", 1)[0] == role}
+        assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in arns, role

@@ -109,8 +109,8 @@ REMOVED = [
     ("prod", "gke-fluid-corpus-dataset", ("gke-fluid-chart",), "MLI-GRAPH-001", "gke-fluid-corpus-dataset"),
     ("staging", "eks-karpenter-p5-spot-nodeclass", ("eks-karpenter-release",), "MLI-GRAPH-001",
      "eks-karpenter-p5-spot-nodeclass"),
-    # A GPU node group waits for the node role's policies through its component's depends_on.
-    ("prod", "eks-p5-mig", ("eks-node-role-0",), "MLI-GRAPH-002", "eks-p5-mig-ng"),
+    # A GPU node group waits for the node role's policies itself (its own depends_on).
+    ("prod", "eks-p5-mig-ng", ("eks-node-role-0",), "MLI-GRAPH-002", "eks-p5-mig-ng"),
     ("prod", "eks-eks", ("eks-cluster-role-policy",), "MLI-GRAPH-002", "eks-eks"),
     ("prod", "eks-karpenter-release", ("eks-karpenter-controller-policy",), "MLI-GRAPH-002",
      "eks-karpenter-release"),

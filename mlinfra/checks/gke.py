@@ -36,7 +36,7 @@ def check_version(cluster: ClusterSpec, base: str, today: dt.date) -> Iterator[P
     version), which is always creatable; a version written down goes stale, so it is checked against the
     catalog's end-of-life dates.
     """
-    if cluster.existing is not None or "kubernetes_version" not in cluster.model_fields_set:
+    if cluster.existing is not None or cluster.kubernetes_version is None:
         return
     path, value = path_join(base, "kubernetes_version"), cluster.kubernetes_version
     supported = facts.supported_gke_versions(today)

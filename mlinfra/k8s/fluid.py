@@ -15,6 +15,7 @@ from mlinfra.k8s.fluid_objects import (
     NAMESPACE,
     RUNTIME_SERVICE_ACCOUNT,
     cache_manifests,
+    critical_pods_quota,
     helm_values,
     namespace_manifest,
 )
@@ -47,7 +48,11 @@ class GcpReaderArgs:
 
 @dataclass
 class FluidArgs:
-    """Inputs of `Fluid`; `fluid_args` builds them from the spec, a team stack may build them by hand."""
+    """Inputs of `Fluid`; `fluid_args` builds them from the spec, a team stack may build them by hand.
+
+    `critical_pods_quota`: the ResourceQuota (manifest) that admits critical-priority pods in the Fluid
+    namespace, created before the release; needed on GKE (`fluid_objects.critical_pods_quota`). Default: none.
+    """
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=helm_values)
@@ -57,6 +62,7 @@ class FluidArgs:
     k8s_provider: pulumi.ProviderResource | None = None
     cloud_provider: pulumi.ProviderResource | None = None
     team_namespaces: pulumi.Resource | None = None
+    critical_pods_quota: dict[str, Any] | None = None
 
 
 def _short(name: str, limit: int) -> str:
@@ -94,6 +100,7 @@ def fluid_args(ctx: ClusterContext, caches: list[CacheSpec]) -> FluidArgs:
         k8s_provider=ctx.k8s_provider,
         cloud_provider=ctx.cloud_provider,
         team_namespaces=ctx.addons.get("scheduler"),
+        critical_pods_quota=critical_pods_quota(ctx.cluster.cloud, ctx.pools),
     )
 
 
@@ -126,6 +133,14 @@ class Fluid(pulumi.ComponentResource):
         ns_doc = namespace_manifest()
         namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns_doc["metadata"], opts=k8s_opts)
         after_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[namespace]))
+        before_release: list[pulumi.Resource] = [namespace]
+        if args.critical_pods_quota is not None:
+            quota = args.critical_pods_quota
+            before_release.append(
+                k8s.core.v1.ResourceQuota(
+                    f"{name}-critical-pods", metadata=quota["metadata"], spec=quota["spec"], opts=after_ns
+                )
+            )
 
         self.reader = None
         annotation: tuple[str, pulumi.Output[str]] | None = None
@@ -202,7 +217,8 @@ class Fluid(pulumi.ComponentResource):
             namespace=NAMESPACE,
             create_namespace=False,
             values=args.values,
-            opts=after_ns,
+            # On GKE the quota must exist before the chart's critical-priority pods are created.
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=before_release)),
         )
 
         created: dict[tuple[str, str, str], pulumi.Resource] = {}

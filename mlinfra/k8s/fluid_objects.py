@@ -29,14 +29,37 @@ def helm_values() -> dict[str, Any]:
 
     The Alluxio runtime controller caches the data; the thin runtime controller serves the `dataset://`
     references that give each team its PVC. Fluid's other engines stay off.
+
+    `csi.useNodeAuthorization: false`: by default the CSI plugin borrows the kubelet's kubeconfig, mounted
+    from `/etc/kubernetes/kubelet.conf` as a hostPath of type File (chart v1.0.8
+    templates/csi/daemonset.yaml), so the plugin pod cannot even start where that file is missing. Neither
+    cloud has it: GKE's kubelet kubeconfig is `/var/lib/kubelet/kubeconfig` and calls `gke-exec-auth-plugin`
+    with a CA under /etc/srv/kubernetes (fluid#4203), EKS's needs a credential plugin too
+    (fluid#4496, which names EKS), and the chart cannot mount those. Fluid added this switch for exactly that
+    case (fluid#4494): the plugin then talks to the API server as its own service account (RBAC) instead of
+    with node authorization, a wider permission that docs/caches.md states. `csi.kubelet.rootDir` keeps the
+    chart's `/var/lib/kubelet`, the kubelet root on both clouds.
+
+    `runtime.criticalFusePod` stays on (FUSE pods at `system-node-critical`, so a node under pressure evicts
+    workloads before the mount they read from); on GKE the namespace's critical-pods quota admits them.
     """
     return {
         "namespace": NAMESPACE,
+        "csi": {"useNodeAuthorization": False},
         "runtime": {
             "alluxio": {"enabled": True},
             "thin": {"enabled": True},
         },
     }
+
+
+def critical_pods_quota(cloud: str, pools: list[ResolvedPool]) -> dict[str, Any] | None:
+    """The ResourceQuota GKE needs before Fluid's FUSE pods (`system-node-critical`, chart v1.0.8
+    charts/alluxio/templates/fuse/daemonset.yaml with `runtime.criticalFusePod`) are admitted in the
+    Fluid namespace; None on clouds that do not gate those priority classes (see `namespaces`)."""
+    if not namespaces.gates_critical_priority(cloud):
+        return None
+    return namespaces.critical_pods_quota(NAMESPACE, sum(p.spec.max_nodes for p in pools))
 
 
 def mount_name(cache: CacheSpec, index: int, mount: MountSpec) -> str:

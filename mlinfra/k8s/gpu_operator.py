@@ -12,6 +12,7 @@ from mlinfra.k8s.gpu_operator_config import (
     NAMESPACE,
     RELEASE,
     config_maps,
+    critical_pods_quota,
     helm_values,
     namespace_manifest,
 )
@@ -27,6 +28,8 @@ class GpuOperatorArgs:
 
     `after` lists resources the release must wait for (the monitoring stack, whose CRDs the
     dcgm-exporter ServiceMonitor needs). `chart` is the escape hatch for another chart version.
+    `critical_pods_quota`: the ResourceQuota (manifest) that admits the operator's critical-priority pods,
+    created before the release; GKE needs it (`gpu_operator_config.critical_pods_quota`). Default: none.
     """
 
     values: pulumi.Input[dict[str, Any]]
@@ -34,6 +37,7 @@ class GpuOperatorArgs:
     namespace: dict[str, Any] = field(default_factory=namespace_manifest)
     chart: versions.ChartPin = versions.GPU_OPERATOR
     after: list[pulumi.Resource] = field(default_factory=list)
+    critical_pods_quota: dict[str, Any] | None = None
 
 
 class GpuOperator(pulumi.ComponentResource):
@@ -51,7 +55,7 @@ class GpuOperator(pulumi.ComponentResource):
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=args.namespace["metadata"], opts=pulumi.ResourceOptions(parent=self)
         )
-        maps = [
+        maps: list[pulumi.Resource] = [
             k8s.core.v1.ConfigMap(
                 f"{name}-{cm['metadata']['name']}",
                 metadata=cm["metadata"],
@@ -60,6 +64,16 @@ class GpuOperator(pulumi.ComponentResource):
             )
             for cm in args.config_maps
         ]
+        if args.critical_pods_quota is not None:
+            quota = args.critical_pods_quota
+            maps.append(
+                k8s.core.v1.ResourceQuota(
+                    f"{name}-critical-pods",
+                    metadata=quota["metadata"],
+                    spec=quota["spec"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+                )
+            )
         pin = args.chart
         self.release = Release(
             f"{name}-release",
@@ -82,6 +96,7 @@ def gpu_operator_args(ctx: ClusterContext) -> GpuOperatorArgs:
         values=helm_values(ctx.cluster, ctx.pools, ctx.mig_strategy, monitoring is not None),
         config_maps=config_maps(ctx.cluster, ctx.pools, ctx.mig_strategy, spec.dcgm_exporter),
         after=[monitoring] if monitoring is not None else [],
+        critical_pods_quota=critical_pods_quota(ctx.cluster, ctx.pools),
     )
 
 

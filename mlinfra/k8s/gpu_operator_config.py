@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from mlinfra.catalog.dcgm import CSV_KEY, counters_csv
+from mlinfra.k8s import namespaces
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.resolve import GPU_RESOURCE, GPU_TAINT, MigStrategy, ResolvedPool, gke_native
 
@@ -25,6 +26,12 @@ DEVICE_PLUGIN_DEFAULT = "default"
 GKE_DRIVER_DIR = "/home/kubernetes/bin/nvidia"
 # NVIDIA's workaround for GKE 1.33+, whose containerd config the toolkit otherwise rewrites wrongly.
 GKE_TOOLKIT_ENV = [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]
+# GKE's device plugin names the GPUs it allocates `nvidia0`, `nvidia1`... in the kubelet's pod-resources API,
+# not by UUID; dcgm-exporter maps GPUs to pods by UUID unless told to use device names (dcgm-exporter
+# 4.5.3-4.8.2 pkg/cmd/app.go flag `kubernetes-gpu-id-type`, env DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE, values
+# `uid` (default) and `device-name`; Google's own DaemonSet, GoogleCloudPlatform/prometheus-engine
+# examples/nvidia-dcgm/exporter.yaml, sets `device-name`).
+DCGM_GPU_ID_TYPE_ENV = {"name": "DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE", "value": "device-name"}
 CONTROL_PLANE_TOLERATION = {
     "key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule",
 }
@@ -38,6 +45,18 @@ def namespace_manifest() -> dict[str, Any]:
     labels = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
     labels["app.kubernetes.io/managed-by"] = "mlinfra"
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels}}
+
+
+def critical_pods_quota(cluster: ClusterSpec, pools: Iterable[ResolvedPool]) -> dict[str, Any] | None:
+    """The ResourceQuota that admits the operator's pods on GKE, or None elsewhere.
+
+    The chart runs the operator, its DaemonSets and NFD at `system-node-critical` (gpu-operator v26.7.0
+    values.yaml: `operator.priorityClassName`, `daemonsets.priorityClassName`,
+    `node-feature-discovery.priorityClassName`), which GKE admits outside kube-system only under such a quota.
+    """
+    if not namespaces.gates_critical_priority(cluster.cloud):
+        return None
+    return namespaces.critical_pods_quota(NAMESPACE, sum(p.spec.max_nodes for p in pools))
 
 
 def _config_map(name: str, data: dict[str, str]) -> dict[str, Any]:
@@ -214,4 +233,7 @@ def helm_values(cluster: ClusterSpec, pools: list[ResolvedPool], strategy: MigSt
         values["dcgmExporter"]["config"] = {"name": DCGM_CONFIG_MAP}
         # The chart turns the ServiceMonitor on by default; without the monitoring stack there is no CRD.
         values["dcgmExporter"]["serviceMonitor"] = {"enabled": monitoring}
+        if not runs_device_plugin(cluster):
+            # GKE's plugin allocated the GPUs and names them by device: map them to pods by that name.
+            values["dcgmExporter"]["env"] = [dict(DCGM_GPU_ID_TYPE_ENV)]
     return values

@@ -115,3 +115,22 @@ def test_values_keys_exist_in_the_chart(upstream: Path) -> None:
             assert isinstance(node, dict) and part in node, f"{'.'.join(key_path)} is not in the chart's values.yaml"
             node = node[part]
     assert release["version"] == yaml.safe_load((upstream / "fluid" / "v1.0.8" / "Chart.yaml").read_text())["version"]
+
+
+# Fluid's CSI plugin mounts the kubelet's kubeconfig from `csi.kubelet.kubeConfigFile` (default
+# /etc/kubernetes/kubelet.conf) as a hostPath of type File when `csi.useNodeAuthorization` is on
+# (fluid-cloudnative/fluid@v1.0.8 charts/fluid/fluid/templates/csi/daemonset.yaml), so the plugin pod cannot
+# start where that file is missing. GKE nodes keep the kubelet kubeconfig in /var/lib/kubelet/kubeconfig and
+# authenticate through gke-exec-auth-plugin (fluid#4203); EKS's kubelet needs a credential plugin too
+# (fluid#4496). The chart mounts neither plugin, and #4494 added `useNodeAuthorization: false` for that case.
+def test_csi_plugin_does_not_borrow_a_kubelet_kubeconfig_the_clouds_do_not_have(upstream: Path) -> None:
+    defaults = yaml.safe_load((upstream / "fluid" / "v1.0.8" / "values.yaml").read_text())
+    assert defaults["csi"]["useNodeAuthorization"] is True
+    assert defaults["csi"]["kubelet"]["kubeConfigFile"] == "/etc/kubernetes/kubelet.conf"
+    for spec in (GKE, EKS):
+        files = render_environment(copy.deepcopy(spec))
+        (path,) = [p for p in files if p.startswith("helm/") and p.endswith("/fluid.yaml")]
+        values = yaml.safe_load(files[path])["values"]
+        assert values["csi"]["useNodeAuthorization"] is False, path
+        # The kubelet root stays the chart's /var/lib/kubelet, the kubelet root on both clouds.
+        assert "kubelet" not in values["csi"], path

@@ -183,6 +183,44 @@ def test_dcgm_service_monitor_only_with_monitoring(monitoring: bool) -> None:
     }
 
 
+# dcgm-exporter maps GPUs to pods by the id the allocating device plugin used: GKE's plugin names them
+# `nvidia0`... (Google's DCGM DaemonSet, GoogleCloudPlatform/prometheus-engine examples/nvidia-dcgm/exporter.yaml,
+# sets DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE=device-name), the operator's by UUID, the exporter's default `uid`
+# (NVIDIA/dcgm-exporter@4.5.3-4.8.2 pkg/cmd/app.go, internal/pkg/appconfig/const.go).
+GPU_ID_TYPE = [
+    ("gke, GKE's device plugin", gcp_env([L4_TS]), "device-name"),
+    ("gke, the operator's device plugin", gcp_env([L4_TS], driver="operator"), None),
+    ("eks", aws_env([L4_TS]), None),
+    ("eks, operator driver", aws_env([L4_TS], driver="operator"), None),
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "id_type"), GPU_ID_TYPE, ids=[c[0] for c in GPU_ID_TYPE])
+def test_dcgm_exporter_maps_gpus_to_pods_by_the_allocating_plugins_id(case, raw, id_type) -> None:
+    env = {e["name"]: e["value"] for e in values_for(raw)["dcgmExporter"].get("env", [])}
+    assert env.get("DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE") == id_type
+
+
+# GKE admits the operator's system-node-critical pods only under a PriorityClass-scoped quota
+# (NVIDIA GPU operator GKE guide; NVIDIA/gpu-operator#660; NVIDIA/aicr#921); EKS needs none.
+@pytest.mark.parametrize(("raw", "pods"), [
+    (gcp_env([L4_TS]), "100"),  # 2 nodes: the floor of NVIDIA's guide
+    (gcp_env([{**L4_TS, "max_nodes": 4}, {**H100_ALL_1G, "max_nodes": 3}], driver="operator"), "224"),  # 7 x 32
+    (aws_env([L4_TS]), None),
+])
+def test_critical_pods_quota_per_cloud(raw, pods) -> None:
+    cluster = parsed(raw).clusters[0]
+    quota = cfg.critical_pods_quota(cluster, resolve_cluster_pools(cluster))
+    if pods is None:
+        assert quota is None
+        return
+    assert quota["metadata"]["namespace"] == cfg.NAMESPACE
+    assert quota["spec"]["hard"] == {"pods": pods}
+    classes = ["system-node-critical", "system-cluster-critical"]
+    assert quota["spec"]["scopeSelector"] == {"matchExpressions": [
+        {"operator": "In", "scopeName": "PriorityClass", "values": classes}]}
+
+
 def test_dcgm_exporter_can_be_turned_off() -> None:
     values = values_for(aws_env([L4_TS], dcgm_exporter=False))
     assert values["dcgmExporter"] == {"enabled": False}
@@ -316,7 +354,13 @@ def test_gke_render_runs_one_device_plugin_per_node(driver, device_plugin, mig_m
     assert values["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
     assert "gfd" not in values and "nfd" not in values  # chart defaults: GFD and NFD stay on in both modes
     assert sorted(p for p in files if p.startswith("manifests/gke/gpu-operator/")) == [
-        f"manifests/gke/gpu-operator/ConfigMap-{m}.yaml" for m in maps]
+        *(f"manifests/gke/gpu-operator/ConfigMap-{m}.yaml" for m in maps),
+        "manifests/gke/gpu-operator/ResourceQuota-mlinfra-critical-pods.yaml"]
+    # GKE's plugin names GPUs by device (nvidia0...), the operator's by UUID: dcgm-exporter maps them to pods
+    # with the id type of whichever plugin allocated them.
+    env = values["dcgmExporter"].get("env")
+    assert env == ([{"name": "DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE", "value": "device-name"}]
+                   if driver == "cloud" else None)
     assert CSV_KEY in _data(files, "gke", "mlinfra-dcgm-metrics")
     privileged = [p for p, text in files.items() if p.endswith(".yaml") and "/Namespace-" in p
                   and "pod-security.kubernetes.io/enforce: privileged" in text]

@@ -12,6 +12,7 @@ a list of names. Fluid's FUSE pods get `system-node-critical` from `runtime.crit
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from mlinfra.k8s.namespaces import CRITICAL_PRIORITY_CLASSES
 from mlinfra.offline.helm_values import find_chart
-from mlinfra.offline.render import offline_stack_outputs, program_path, read_stack_config, run_program
+from mlinfra.offline.render import read_stack_config, render_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -57,46 +58,45 @@ def _effective_values(upstream: Path, inputs: dict[str, Any]) -> Any:
 
 
 @functools.cache
-def _registrations(stack: str) -> tuple[Any, ...]:
-    config = read_stack_config(stack, project_dir=ROOT)
-    return tuple(run_program(program_path(ROOT), config, offline_stack_outputs(ROOT)))
+def _resources(stack: str) -> tuple[dict[str, Any], ...]:
+    files, _ = render_stack(stack, project_dir=ROOT)
+    return tuple(json.loads(files["resources.json"]))
 
 
-def _is_priority_quota(reg: Any) -> bool:
-    spec = reg.inputs.get("spec") or {}
-    return reg.type == QUOTA and any(
+def _is_priority_quota(res: dict[str, Any]) -> bool:
+    spec = res["inputs"].get("spec") or {}
+    return res["type"] == QUOTA and any(
         e.get("scopeName") == "PriorityClass" for e in (spec.get("scopeSelector") or {}).get("matchExpressions", [])
     )
 
 
-def _cluster(reg: Any, regs: tuple[Any, ...]) -> str:
-    providers = {f"{r.urn}::{r.name}-id": r.name for r in regs if r.type.startswith("pulumi:providers:")}
-    return providers.get(reg.provider_ref, "").removesuffix("-k8s")
+def _cluster(res: dict[str, Any]) -> str:
+    return str(res["provider"]).removesuffix("-k8s")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_critical_priority_namespace_on_gke_has_the_quota_before_its_release(stack, upstream):
-    regs = _registrations(stack)
+    resources = _resources(stack)
     clouds = {c["name"]: c["cloud"] for c in read_stack_config(stack, project_dir=ROOT).platform()["clusters"]}
-    quotas = {(_cluster(r, regs), r.inputs["metadata"]["namespace"]): r for r in regs if _is_priority_quota(r)}
+    quotas = {(_cluster(r), r["inputs"]["metadata"]["namespace"]): r for r in resources if _is_priority_quota(r)}
     checked = 0
-    for release in (r for r in regs if r.type == RELEASE):
-        cluster, namespace = _cluster(release, regs), release.inputs["namespace"]
-        critical = _runs_critical_pods(_effective_values(upstream, release.inputs))
+    for release in (r for r in resources if r["type"] == RELEASE):
+        cluster, namespace = _cluster(release), release["inputs"]["namespace"]
+        critical = _runs_critical_pods(_effective_values(upstream, release["inputs"]))
         quota = quotas.get((cluster, namespace))
         if clouds[cluster] != "gcp" or not critical:
             assert quota is None, f"{stack}: {cluster}/{namespace} has a critical-pods quota it does not need"
             continue
         checked += 1
-        assert quota is not None, f"{stack}: {release.name} runs critical-priority pods in {namespace}, no quota"
-        selector = quota.inputs["spec"]["scopeSelector"]["matchExpressions"]
+        assert quota is not None, f"{stack}: {release['name']} runs critical-priority pods in {namespace}, no quota"
+        selector = quota["inputs"]["spec"]["scopeSelector"]["matchExpressions"]
         assert selector == [{"operator": "In", "scopeName": "PriorityClass", "values": list(CRITICAL_PRIORITY_CLASSES)}]
-        assert quota.urn in release.dependencies, f"{stack}: {release.name} does not wait for its quota"
+        assert quota["name"] in release["dependencies"], f"{stack}: {release['name']} does not wait for its quota"
     assert checked, f"{stack}: no GKE release runs critical-priority pods; the test checked nothing"
 
 
 def test_prod_quota_namespaces_are_the_gpu_operator_and_fluid(upstream):
     """What the values-derived rule above finds in prod (GKE with a cache; EKS without quotas)."""
-    regs = _registrations("prod")
-    found = sorted((_cluster(r, regs), r.inputs["metadata"]["namespace"]) for r in regs if _is_priority_quota(r))
+    quotas = [r for r in _resources("prod") if _is_priority_quota(r)]
+    found = sorted((_cluster(r), r["inputs"]["metadata"]["namespace"]) for r in quotas)
     assert found == [("gke", "fluid-system"), ("gke", "gpu-operator")]

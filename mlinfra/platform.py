@@ -74,7 +74,8 @@ class Platform(pulumi.ComponentResource):
         """What the platform stack exports for team stacks (`docs/environments.md`, "Team stacks"):
 
         `{"environment": str, "clusters": {name: {cloud, region, kubeconfig (secret), pools, addons, scheduler,
-        queues, flavors}}, "teams": {team: {cluster, namespace, queue, scheduler}}}`.
+        queues, flavors, gpu_classes}}, "teams": {team: {namespace, clusters: {name: {scheduler, queues,
+        gpu_classes}}}}}` (`team_outputs`).
         """
         from mlinfra.k8s.scheduling import cluster_outputs
 
@@ -95,21 +96,13 @@ class Platform(pulumi.ComponentResource):
         return {"environment": self.spec.environment, "clusters": clusters, "teams": team_outputs(self.spec)}
 
 
-def team_outputs(spec: EnvironmentSpec) -> dict[str, dict[str, str]]:
-    """Where each team's work goes: `{team: {cluster, namespace, queue, scheduler}}`.
+def team_outputs(spec: EnvironmentSpec) -> dict[str, object]:
+    """Where each team's work goes: `{team: {namespace, clusters: {cluster: {scheduler, queues, gpu_classes}}}}`.
 
-    The platform creates the namespace and the queue; `queue` is what workloads name in
-    `kueue.x-k8s.io/queue-name` (or as their Volcano queue).
+    Per cluster of the team, `queues` maps each GPU class (`gpu`, `mig-1g-10gb`, `shared`, ...) to the queue its
+    workloads name in `kueue.x-k8s.io/queue-name` (or as their Volcano queue), and `gpu_classes` maps those
+    classes to their pools (`mlinfra.k8s.scheduling_model.team_outputs`).
     """
-    from mlinfra.k8s.scheduling import queue_name
+    from mlinfra.k8s.scheduling_model import team_outputs as outputs
 
-    out: dict[str, dict[str, str]] = {}
-    for team in spec.scheduling.teams:
-        cluster = spec.cluster(team.cluster)
-        out[team.name] = {
-            "cluster": team.cluster,
-            "namespace": team.namespace_name,
-            "queue": queue_name(team),
-            "scheduler": cluster.scheduler if cluster is not None else "none",
-        }
-    return out
+    return outputs(spec)

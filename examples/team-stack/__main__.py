@@ -11,14 +11,27 @@ team = config.require("team")
 # Offline, `mlinfra render --project examples/team-stack --stack dev --platform-render build/dev` answers this
 # reference from the outputs.json of a render of the platform stack (`mlinfra render --stack dev`).
 platform = pulumi.StackReference(config.require("platformStack"))
+# The kind of GPU each workload means: `gpu` (whole GPUs), `mig-1g-10gb` (one MIG slice), `shared`
+# (a time-sliced GPU), ... The platform gives the team one queue per class, so the class is never guessed.
+training_class = config.get("trainingGpuClass") or "gpu"
+inference_class = config.get("inferenceGpuClass") or "gpu"
 
-# The platform created the team's namespace and Kueue LocalQueue; read their names rather than guess them.
+# The platform created the team's namespace and its queues; read their names rather than guess them.
 info = platform.require_output("teams").apply(lambda teams: teams[team])
 namespace = info.apply(lambda t: t["namespace"])
-queue = info.apply(lambda t: t["queue"])
+
+
+def _cluster(t: dict) -> str:
+    # A team on several clusters says which one this stack deploys to (`cluster`).
+    return config.get("cluster") or next(iter(t["clusters"]))
+
+
+where = info.apply(lambda t: t["clusters"][_cluster(t)])
+queue = where.apply(lambda c: c["queues"][training_class])
+inference_pools = where.apply(lambda c: c["gpu_classes"][inference_class])
 # `clusters` is a secret output (it carries the kubeconfig), so the kubeconfig stays secret here too.
 kubeconfig = pulumi.Output.all(platform.require_output("clusters"), info).apply(
-    lambda args: args[0][args[1]["cluster"]]["kubeconfig"]
+    lambda args: args[0][_cluster(args[1])]["kubeconfig"]
 )
 provider = k8s.Provider("team-k8s", kubeconfig=kubeconfig)
 opts = pulumi.ResourceOptions(provider=provider)
@@ -44,8 +57,9 @@ name = f"{team}-serve"
 deployment = register(
     k8s.apps.v1.Deployment,
     name,
-    namespace.apply(lambda ns: inference_deployment(name, ns, config.require("inferenceImage"),
-                                                    config.require("inferencePool"))),
+    pulumi.Output.all(namespace, inference_pools).apply(
+        lambda a: inference_deployment(name, a[0], config.require("inferenceImage"), a[1])
+    ),
 )
 # mlinfra's GPU HPA checks that the platform's prometheus-adapter serves the metric it scales on.
 GpuUtilizationHpa(

@@ -24,7 +24,9 @@ def training_job(name: str, namespace: str, queue: str, image: str, gpus: int,
                  priority: str = "batch-normal") -> dict[str, Any]:
     """A Job Kueue admits: created suspended, labelled with the team's LocalQueue; Kueue unsuspends it.
 
-    Kueue's ResourceFlavor picks the pool (it adds the node selector), so the Job only asks for GPUs.
+    `queue` is the team's queue for one GPU class (whole GPUs, a MIG profile, shared GPUs): it holds only the
+    flavors of that class, and Kueue adds the chosen flavor's node labels to the pods, so the Job only asks
+    for `nvidia.com/gpu` and lands on the kind of GPU its queue stands for.
     """
     return {
         "apiVersion": "batch/v1",
@@ -57,8 +59,9 @@ def training_job(name: str, namespace: str, queue: str, image: str, gpus: int,
     }
 
 
-def inference_deployment(name: str, namespace: str, image: str, pool: str) -> dict[str, Any]:
-    """A GPU inference server pinned to one pool (services are not queued: they run while they serve)."""
+def inference_deployment(name: str, namespace: str, image: str, pools: list[str]) -> dict[str, Any]:
+    """A GPU inference server pinned to the pools of one GPU class (services are not queued: they run while
+    they serve), so a one-slice server never takes a whole GPU, nor the other way round."""
     labels = {"app.kubernetes.io/name": name}
     return {
         "apiVersion": "apps/v1",
@@ -70,7 +73,11 @@ def inference_deployment(name: str, namespace: str, image: str, pool: str) -> di
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "nodeSelector": {LABEL_POOL: pool},
+                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [
+                            {"key": LABEL_POOL, "operator": "In", "values": sorted(pools)},
+                        ]}],
+                    }}},
                     "tolerations": [GPU_TOLERATION],
                     "containers": [{
                         "name": "server",

@@ -2,18 +2,68 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
-from mlinfra.k8s.scheduling import cluster_flavors, cluster_teams, selects
+from mlinfra.k8s.scheduling_model import (
+    cluster_flavors,
+    cluster_teams,
+    gpu_class,
+    queue_name,
+    quota_cluster,
+    quotas_on,
+    selects,
+    split_by_class,
+    team_clusters,
+)
 from mlinfra.problems import Problem, path_join
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.resolve import resolve_cluster_pools
-from mlinfra.spec.scheduling import Quantity, parse_quantity
+from mlinfra.spec.scheduling import Quantity, TeamSpec, parse_quantity
 
 # Volcano creates these queues itself.
 _RESERVED_VOLCANO = ("root", "default")
+
+# The namespaces Kubernetes starts with, and the prefix it reserves for its own ("Avoid creating namespaces
+# with the prefix kube-": https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
+KUBERNETES_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+KUBERNETES_PREFIX = "kube-"
+# Volcano's queue webhook refuses a queue deeper than this below root (`--max-queue-depth`, default 5:
+# volcano-sh/volcano@v1.15.1 cmd/webhook-manager/app/options/options.go); a team queue counts itself.
+VOLCANO_MAX_QUEUE_DEPTH = 5
+# A ResourceFlavor holds at most 8 node labels (kueue.x-k8s.io_resourceflavors.yaml at v0.19.2,
+# spec.nodeLabels maxProperties).
+KUEUE_MAX_NODE_LABELS = 8
+
+_NAMESPACE_CONSTANT = re.compile(r'^NAMESPACE = "([a-z0-9-]+)"$', re.MULTILINE)
+
+
+@cache
+def addon_namespaces() -> dict[str, str]:
+    """Namespace -> the mlinfra module that installs an add-on there, read from each module's `NAMESPACE`.
+
+    Read from the sources rather than imported, so checking a spec loads no Pulumi SDK; a test compares the
+    result with the constants the imported modules hold.
+    """
+    root = Path(__file__).resolve().parent.parent
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*.py")):
+        for name in _NAMESPACE_CONSTANT.findall(path.read_text(encoding="utf-8")):
+            module = ".".join(("mlinfra", *path.relative_to(root).with_suffix("").parts))
+            out.setdefault(name, module)
+    return out
+
+
+def namespace_owner(namespace: str) -> str | None:
+    """Who owns a namespace a team may not take: Kubernetes or an mlinfra add-on; None when it is free."""
+    if namespace in KUBERNETES_NAMESPACES or namespace.startswith(KUBERNETES_PREFIX):
+        return "Kubernetes"
+    module = addon_namespaces().get(namespace)
+    return f"the add-on of {module}" if module else None
 
 
 def _quantity(path: str, value: Quantity) -> tuple[Decimal | None, list[Problem]]:
@@ -27,35 +77,67 @@ def _quantity(path: str, value: Quantity) -> tuple[Decimal | None, list[Problem]
     return q, []
 
 
-def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
-    """Unique team names and namespaces; each team's cluster exists and runs a scheduler."""
-    names = Counter(t.name for t in env.scheduling.teams)
-    namespaces = Counter((t.cluster, t.namespace_name) for t in env.scheduling.teams)
+def _team_cluster_problems(env: EnvironmentSpec, team: TeamSpec, base: str) -> Iterator[Problem]:
     clusters = [c.name for c in env.clusters]
-    for i, team in enumerate(env.scheduling.teams):
-        base = path_join("scheduling", "teams", i)
-        if names[team.name] > 1:
-            yield Problem(path_join(base, "name"), team.name, "duplicate team name; team names must be unique "
-                          "(they name the team's ClusterQueue or Volcano queue)")
-        elif namespaces[(team.cluster, team.namespace_name)] > 1:
-            yield Problem(path_join(base, "namespace"), team.namespace_name,
-                          f"two teams on cluster {team.cluster} share this namespace; give each team its own")
-        cluster = env.cluster(team.cluster)
+    if team.cluster and team.clusters:
+        yield Problem(path_join(base, "clusters"), team.clusters,
+                      f"give either cluster or clusters, not both (got cluster {team.cluster!r}); for a team on "
+                      "several clusters list them all in clusters")
+        return
+    if not team.cluster and not team.clusters:
+        yield Problem(path_join(base, "cluster"), None,
+                      f"a team needs a cluster (or clusters: [a, b] to have queues on several); clusters: "
+                      f"{', '.join(clusters)}")
+        return
+    named = [(path_join(base, "cluster"), team.cluster)] if team.cluster else [
+        (path_join(base, "clusters", k), c) for k, c in enumerate(team.clusters)
+    ]
+    seen: set[str] = set()
+    for path, name in named:
+        cluster = env.cluster(name)
+        if name in seen:
+            yield Problem(path, name, "cluster listed twice; list each cluster once")
+        seen.add(name)
         if cluster is None:
-            yield Problem(path_join(base, "cluster"), team.cluster,
-                          f"no such cluster; clusters: {', '.join(clusters)}")
+            yield Problem(path, name, f"no such cluster; clusters: {', '.join(clusters)}")
         elif cluster.scheduler == "none":
-            yield Problem(path_join(base, "cluster"), team.cluster,
-                          f"cluster {team.cluster} has scheduler 'none'; set clusters[].scheduler to kueue or "
+            yield Problem(path, name,
+                          f"cluster {name} has scheduler 'none'; set clusters[].scheduler to kueue or "
                           "volcano, or put the team on a cluster that has one")
         elif cluster.scheduler == "volcano" and team.name in _RESERVED_VOLCANO:
             yield Problem(path_join(base, "name"), team.name,
                           "Volcano reserves the queue names root and default; choose another team name")
+
+
+def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
+    """Unique team names and namespaces; each team's clusters exist and run a scheduler; no system namespace."""
+    names = Counter(t.name for t in env.scheduling.teams)
+    namespaces = Counter((c, t.namespace_name) for t in env.scheduling.teams for c in set(team_clusters(t)))
+    for i, team in enumerate(env.scheduling.teams):
+        base = path_join("scheduling", "teams", i)
+        if names[team.name] > 1:
+            yield Problem(path_join(base, "name"), team.name, "duplicate team name; team names must be unique "
+                          "(they name the team's ClusterQueue or Volcano queue); a team on several clusters "
+                          "is one entry with clusters: [a, b]")
+        else:
+            shared = sorted(c for c in set(team_clusters(team)) if namespaces[(c, team.namespace_name)] > 1)
+            if shared:
+                yield Problem(path_join(base, "namespace"), team.namespace_name,
+                              f"two teams on cluster {shared[0]} share this namespace; give each team its own")
+        owner = namespace_owner(team.namespace_name)
+        if owner is not None:
+            where = "namespace" if team.namespace else "name"
+            yield Problem(path_join(base, where), team.namespace_name,
+                          f"namespace {team.namespace_name} belongs to {owner}; a team namespace must be "
+                          "its own (set namespace to another name, e.g. team-" + team.name + "); reserved: "
+                          + ", ".join([*KUBERNETES_NAMESPACES, KUBERNETES_PREFIX + "*", *sorted(addon_namespaces())]))
+        yield from _team_cluster_problems(env, team, base)
         for key in ("default_container_cpu", "default_container_memory"):
             yield from _quantity(path_join(base, key), getattr(team, key))[1]
         if team.fair_sharing_weight is not None:
             yield from _quantity(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight)[1]
-            if not env.scheduling.fair_sharing and cluster is not None and cluster.scheduler == "kueue":
+            on_kueue = any((c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team_clusters(team))
+            if not env.scheduling.fair_sharing and on_kueue:
                 yield Problem(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight,
                               "has no effect while scheduling.fair_sharing is off; turn it on or drop the weight",
                               severity="warning")
@@ -73,7 +155,7 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
 def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
     """Cohorts live on existing clusters, are declared once per cluster, and their parents form no cycle."""
     seen = Counter((c.cluster, c.name) for c in env.scheduling.cohorts)
-    team_names = {(t.cluster, t.name) for t in env.scheduling.teams}
+    team_names = {(c, t.name) for t in env.scheduling.teams for c in team_clusters(t)}
     for i, c in enumerate(env.scheduling.cohorts):
         base = path_join("scheduling", "cohorts", i)
         cluster = env.cluster(c.cluster)
@@ -100,6 +182,78 @@ def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
             yield Problem(path_join("scheduling", "cohorts", i, "parent"), c.parent,
                           "cohort parents form a cycle: " + " -> ".join([*chain, c.name])
                           + "; a cohort tree needs a root without a parent")
+    yield from check_cohort_clusters(env)
+    yield from check_volcano_depth(env)
+
+
+def check_cohort_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
+    """A cohort is one cluster's: naming one that lives elsewhere must not silently make a second one.
+
+    Kueue cohorts and Volcano parent queues are objects of one cluster; teams on two clusters never share
+    quota. A team (or cohort parent) naming a cohort declared only on other clusters, or teams on several
+    clusters naming the same undeclared cohort, would each get an unrelated cohort of that name.
+    """
+    declared: defaultdict[str, set[str]] = defaultdict(set)
+    for c in env.scheduling.cohorts:
+        declared[c.name].add(c.cluster)
+    named: defaultdict[str, set[str]] = defaultdict(set)
+    for t in env.scheduling.teams:
+        if t.cohort:
+            named[t.cohort].update(team_clusters(t))
+    for c in env.scheduling.cohorts:
+        if c.parent:
+            named[c.parent].add(c.cluster)
+
+    def problem(path: str, name: str, cluster: str, who: str) -> Problem | None:
+        if declared[name] and cluster not in declared[name]:
+            return Problem(path, name, f"cohort {name} is declared on cluster {', '.join(sorted(declared[name]))}, "
+                           f"not on {cluster} where {who}: a cohort shares quota only within one cluster, so "
+                           f"{cluster} would get a second, unrelated {name}. Declare it on {cluster} too "
+                           f"(scheduling.cohorts: - {{name: {name}, cluster: {cluster}}}) or name a cohort of "
+                           f"{cluster}")
+        if not declared[name] and len(named[name]) > 1:
+            return Problem(path, name, f"cohort {name} is named on clusters {', '.join(sorted(named[name]))} and "
+                           f"declared on none: each cluster would get its own, unrelated {name}. Name one cohort "
+                           f"per cluster, or declare {name} on each cluster in scheduling.cohorts to mean exactly "
+                           "that")
+        return None
+
+    for i, t in enumerate(env.scheduling.teams):
+        if t.cohort:
+            for cluster in dict.fromkeys(team_clusters(t)):
+                found = problem(path_join("scheduling", "teams", i, "cohort"), t.cohort, cluster,
+                                f"team {t.name} has its queue")
+                if found is not None:
+                    yield found
+                    break
+    for i, c in enumerate(env.scheduling.cohorts):
+        if c.parent:
+            found = problem(path_join("scheduling", "cohorts", i, "parent"), c.parent, c.cluster,
+                            f"cohort {c.name} lives")
+            if found is not None:
+                yield found
+
+
+def check_volcano_depth(env: EnvironmentSpec) -> Iterator[Problem]:
+    """On Volcano a team queue sits below its cohort queues; the webhook limits how deep that goes."""
+    for i, t in enumerate(env.scheduling.teams):
+        if not t.cohort:
+            continue
+        for name in team_clusters(t):
+            cluster = env.cluster(name)
+            if cluster is None or cluster.scheduler != "volcano":
+                continue
+            parents = {c.name: c.parent for c in env.scheduling.cohorts if c.cluster == name}
+            chain: list[str] = [t.name]
+            node: str | None = t.cohort
+            while node is not None and node not in chain:
+                chain.append(node)
+                node = parents.get(node)
+            if len(chain) > VOLCANO_MAX_QUEUE_DEPTH:
+                yield Problem(path_join("scheduling", "teams", i, "cohort"), t.cohort,
+                              f"on Volcano (cluster {name}) team queue {t.name} would sit {len(chain)} levels below "
+                              f"root ({' -> '.join(reversed(chain))}); Volcano's queue webhook allows at most "
+                              f"{VOLCANO_MAX_QUEUE_DEPTH}: nest fewer cohorts")
 
 
 def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
@@ -125,6 +279,19 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
             yield Problem(path_join(base, "node_labels"), group.node_labels,
                           "selects both spot and on-demand pools (" + ", ".join(p.name for p in picked)
                           + "); add mlinfra.io/capacity-type so spot and on-demand stay distinct flavors")
+        elif len({gpu_class(p) for p in picked}) > 1:
+            yield Problem(path_join(base, "node_labels"), group.node_labels,
+                          "selects pools of different GPU classes ("
+                          + ", ".join(f"{p.name}: {gpu_class(p)}" for p in picked)
+                          + "); a flavor must hold one kind of GPU (whole, one MIG profile, shared) so work "
+                          "lands on the kind it asked for: add a label that tells them apart")
+        if len(group.node_labels) > KUEUE_MAX_NODE_LABELS:
+            yield Problem(path_join(base, "node_labels"), group.node_labels,
+                          f"a Kueue ResourceFlavor takes at most {KUEUE_MAX_NODE_LABELS} node labels "
+                          f"(got {len(group.node_labels)})")
+
+    yield from check_quota_clusters(env)
+    yield from check_queue_names(env)
 
     # By identity: list.index compares pydantic models field by field, quadratic in teams (1.2 s at 1600).
     team_index = {id(t): i for i, t in enumerate(env.scheduling.teams)}
@@ -140,6 +307,8 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
             base = path_join("scheduling", "teams", i)
             flavor_seen: Counter[str] = Counter()
             for j, quota in enumerate(team.quotas):
+                if quota_cluster(team, quota) != cluster.name:
+                    continue
                 qbase = path_join(base, "quotas", j)
                 flavor_seen[quota.flavor] += 1
                 if flavor_seen[quota.flavor] == 2:
@@ -193,6 +362,43 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
                        "; lower the quotas, raise max_nodes, or set scheduling.overcommit for autoscaling beyond"),
                     severity="warning" if overcommit else "error",
                 )
+
+
+def check_quota_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
+    """Each quota entry belongs to one of its team's clusters; a team on several clusters says which."""
+    for i, team in enumerate(env.scheduling.teams):
+        clusters = team_clusters(team)
+        for j, quota in enumerate(team.quotas):
+            path = path_join("scheduling", "teams", i, "quotas", j, "cluster")
+            if quota.cluster is None and len(clusters) > 1:
+                yield Problem(path, None, f"team {team.name} is on clusters {', '.join(clusters)}: say which "
+                              "cluster this quota is for (its flavor is a pool or flavor of that cluster)")
+            elif quota.cluster is not None and clusters and quota.cluster not in clusters:
+                yield Problem(path, quota.cluster, f"not a cluster of team {team.name}; its clusters: "
+                              f"{', '.join(clusters)} (add the cluster to the team's clusters first)")
+
+
+def check_queue_names(env: EnvironmentSpec) -> Iterator[Problem]:
+    """On Kueue each team has a ClusterQueue per GPU class (`<team>` or `<team>-<class>`): they must not collide."""
+    for cluster in env.clusters:
+        if cluster.scheduler != "kueue":
+            continue
+        pools = resolve_cluster_pools(cluster)
+        flavors = cluster_flavors(env, cluster, pools)
+        owner: dict[str, str] = {}
+        for i, team in enumerate(env.scheduling.teams):
+            if cluster.name not in team_clusters(team):
+                continue
+            quotas = quotas_on(team, cluster.name)
+            # A team without quotas there gets a share of every pool, so a queue of every class.
+            classes = {q.gpu_class for q in split_by_class(team, quotas, flavors)} if quotas else {
+                gpu_class(p) for p in pools}
+            for name in sorted(queue_name(team, c) for c in classes):
+                other = owner.setdefault(name, team.name)
+                if other != team.name:
+                    yield Problem(path_join("scheduling", "teams", i, "name"), team.name,
+                                  f"its queue {name} on cluster {cluster.name} has the name of a queue of team "
+                                  f"{other}; rename one of the teams")
 
 
 def _plain(value: Decimal) -> int | float:

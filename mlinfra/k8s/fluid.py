@@ -20,6 +20,7 @@ from mlinfra.k8s.fluid_objects import (
     namespace_manifest,
 )
 from mlinfra.k8s.helm import release_source_args
+from mlinfra.k8s.scheduling_model import team_namespaces
 
 if TYPE_CHECKING:
     from mlinfra.context import ClusterContext
@@ -75,7 +76,11 @@ def _short(name: str, limit: int) -> str:
 def fluid_args(ctx: ClusterContext, caches: list[CacheSpec]) -> FluidArgs:
     """What the caches of one cluster need: their manifests and, where mlinfra made the cluster, an identity."""
     by_name = {p.name: p for p in ctx.pools}
-    objects = [obj for c in caches for obj in cache_manifests(c, [by_name[p] for p in c.pools if p in by_name])]
+    # A team's Dataset and PVC go to the team's namespace, which may differ from its name.
+    spaces = team_namespaces(ctx.env, ctx.cluster.name)
+    objects = [
+        obj for c in caches for obj in cache_manifests(c, [by_name[p] for p in c.pools if p in by_name], spaces)
+    ]
     mounts = ident.identity_mounts(ctx.cluster.cloud, caches)
     aws = gcp = None
     identity = ctx.identity or {}

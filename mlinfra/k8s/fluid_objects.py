@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mlinfra.k8s import namespaces
@@ -166,8 +167,9 @@ def dataload_manifest(cache: CacheSpec) -> dict[str, Any] | None:
     }
 
 
-def team_dataset_manifest(cache: CacheSpec, team: str) -> dict[str, Any]:
-    """A Dataset in a team's namespace referencing the cache (`dataset://fluid-system/<cache>`).
+def team_dataset_manifest(cache: CacheSpec, namespace: str) -> dict[str, Any]:
+    """A Dataset in a team's namespace (`namespace`, the team's `namespace_name`) referencing the cache
+    (`dataset://fluid-system/<cache>`).
 
     Fluid gives it a PVC named after the cache in the team's namespace, served by the FUSE pods in the Fluid
     namespace through the CSI plugin, so the team's namespace needs no privileged pods.
@@ -175,16 +177,23 @@ def team_dataset_manifest(cache: CacheSpec, team: str) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "Dataset",
-        "metadata": {"name": cache.name, "namespace": team, "labels": dict(MANAGED_BY)},
+        "metadata": {"name": cache.name, "namespace": namespace, "labels": dict(MANAGED_BY)},
         "spec": {"mounts": [{"mountPoint": f"dataset://{NAMESPACE}/{cache.name}", "name": cache.name, "path": "/"}]},
     }
 
 
-def cache_manifests(cache: CacheSpec, pools: list[ResolvedPool]) -> list[dict[str, Any]]:
-    """Every Fluid object of one cache, in creation order."""
+def cache_manifests(
+    cache: CacheSpec, pools: list[ResolvedPool], team_namespaces: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Every Fluid object of one cache, in creation order.
+
+    `team_namespaces` maps a team name to its namespace (`scheduling_model.team_namespaces`); a team's
+    Dataset and PVC go there. Default: each team's namespace is its name.
+    """
     objs = [dataset_manifest(cache, pools), runtime_manifest(cache)]
     load = dataload_manifest(cache)
     if load is not None:
         objs.append(load)
-    objs += [team_dataset_manifest(cache, team) for team in cache.teams]
+    names = team_namespaces or {}
+    objs += [team_dataset_manifest(cache, names.get(team, team)) for team in cache.teams]
     return objs

@@ -11,7 +11,7 @@ import yaml
 from mlinfra.catalog import versions
 from mlinfra.k8s import teams as team_ns
 from mlinfra.k8s.helm import pinned_release, release_namespace
-from mlinfra.k8s.scheduling import Flavor, cluster_flavors, cluster_teams, queue_name, team_quotas
+from mlinfra.k8s.scheduling_model import Flavor, cluster_flavors, cluster_teams, team_queues, team_quotas
 from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.spec.scheduling import QuotaSpec, SchedulingSpec, TeamSpec, quantity_text
 
@@ -110,18 +110,21 @@ def _resource_order(quotas: list[QuotaSpec]) -> list[str]:
     return head + sorted(names - set(head))
 
 
-def cluster_queue(team: TeamSpec, quotas: list[QuotaSpec]) -> dict[str, Any]:
-    """A team's ClusterQueue: one resource group over its flavors (in quota order), limits, preemption."""
+def cluster_queue(team: TeamSpec, quotas: list[QuotaSpec], name: str | None = None) -> dict[str, Any]:
+    """A team's ClusterQueue (`name`, default the team name): one resource group over its flavors (in quota
+    order), limits, preemption. Give it the flavors of one GPU class (`scheduling_model.team_queues`)."""
     covered = _resource_order(quotas)
     flavors = []
     for quota in quotas:
         resources = []
-        for name in covered:
-            entry: dict[str, Any] = {"name": name, "nominalQuota": quantity_text(quota.resources.get(name, 0))}
-            if name in quota.borrowing_limit:
-                entry["borrowingLimit"] = quantity_text(quota.borrowing_limit[name])
-            if name in quota.lending_limit:
-                entry["lendingLimit"] = quantity_text(quota.lending_limit[name])
+        for resource in covered:
+            entry: dict[str, Any] = {
+                "name": resource, "nominalQuota": quantity_text(quota.resources.get(resource, 0))
+            }
+            if resource in quota.borrowing_limit:
+                entry["borrowingLimit"] = quantity_text(quota.borrowing_limit[resource])
+            if resource in quota.lending_limit:
+                entry["lendingLimit"] = quantity_text(quota.lending_limit[resource])
             resources.append(entry)
         flavors.append({"name": quota.flavor, "resources": resources})
     p = team.preemption
@@ -147,16 +150,17 @@ def cluster_queue(team: TeamSpec, quotas: list[QuotaSpec]) -> dict[str, Any]:
         spec["cohortName"] = team.cohort
     if team.fair_sharing_weight is not None:
         spec["fairSharing"] = {"weight": quantity_text(team.fair_sharing_weight)}
-    return {"apiVersion": API, "kind": "ClusterQueue", "metadata": {"name": team.name}, "spec": spec}
+    return {"apiVersion": API, "kind": "ClusterQueue", "metadata": {"name": name or team.name}, "spec": spec}
 
 
-def local_queue(team: TeamSpec) -> dict[str, Any]:
-    """The LocalQueue workloads name with `kueue.x-k8s.io/queue-name`, pointing at the team's ClusterQueue."""
+def local_queue(team: TeamSpec, name: str | None = None) -> dict[str, Any]:
+    """The LocalQueue workloads name with `kueue.x-k8s.io/queue-name`, pointing at the ClusterQueue of the
+    same name (`name`, default the team name)."""
     return {
         "apiVersion": API,
         "kind": "LocalQueue",
-        "metadata": {"name": queue_name(team), "namespace": team.namespace_name},
-        "spec": {"clusterQueue": team.name},
+        "metadata": {"name": name or team.name, "namespace": team.namespace_name},
+        "spec": {"clusterQueue": name or team.name},
     }
 
 
@@ -217,20 +221,21 @@ def plan(
     """Kueue's values and objects for one cluster of a checked spec."""
     flavors = cluster_flavors(env, cluster, pools)
     quotas = team_quotas(env, cluster, pools)
+    queues = team_queues(env, cluster, pools)
     teams = cluster_teams(env, cluster.name)
     used = {q.flavor for t in teams for q in quotas[t.name]}
     # Per-pool flavors always exist so teams can add a pool later without a new flavor; group flavors only
     # when some team uses them (an unused group is noise).
-    wanted = [f for f in flavors.values() if len(f.node_labels) == 1 and f.name == f.pools[0].name if f.pools]
-    wanted += [f for f in flavors.values() if f not in wanted and f.name in used]
+    wanted = [f for f in flavors.values() if f.own]
+    wanted += [f for f in flavors.values() if not f.own and f.name in used]
     return KueuePlan(
         values=helm_values(env.scheduling, monitoring_namespace),
         flavors=[resource_flavor(f) for f in wanted],
         cohorts=cohorts(env, cluster.name),
-        cluster_queues=[cluster_queue(t, quotas[t.name]) for t in teams],
+        cluster_queues=[cluster_queue(t, list(q.quotas), q.name) for t in teams for q in queues[t.name]],
         priority_classes=workload_priority_classes(env.scheduling),
         team_objects=[o for t in teams for o in team_ns.team_objects(t, quotas[t.name], flavors)],
-        local_queues=[local_queue(t) for t in teams],
+        local_queues=[local_queue(t, q.name) for t in teams for q in queues[t.name]],
     )
 
 
@@ -248,11 +253,11 @@ class Kueue(pulumi.ComponentResource):
     """Kueue on one cluster: the pinned Helm release, then flavors, cohorts, queues and team namespaces.
 
     Custom resources wait for the release (its CRDs and webhooks); namespaced objects wait for their
-    namespace. `queues` maps each team namespace to its LocalQueue name.
+    namespace. `queues` maps each team namespace to its LocalQueue names (one per GPU class).
     """
 
     release: pulumi.Resource
-    queues: dict[str, str]
+    queues: dict[str, list[str]]
 
     def __init__(self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:kueue:Kueue", name, None, opts)
@@ -269,7 +274,7 @@ class Kueue(pulumi.ComponentResource):
             deps = [self.release, *([namespaces[ns]] if ns in namespaces else [])]
             register_custom(f"{name}-{object_role(obj)}", obj, pulumi.ResourceOptions(parent=self, depends_on=deps))
             if obj["kind"] == "LocalQueue":
-                self.queues[ns] = obj["metadata"]["name"]
+                self.queues.setdefault(ns, []).append(obj["metadata"]["name"])
         self.register_outputs({"queues": self.queues})
 
 

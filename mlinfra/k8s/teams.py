@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from mlinfra.k8s import namespaces
-from mlinfra.k8s.scheduling import MIB, Flavor
+from mlinfra.k8s.scheduling_model import Flavor, format_quantity
 from mlinfra.spec.scheduling import QuotaSpec, TeamSpec, parse_quantity, quantity_text
 
 LABEL_TEAM = "mlinfra.io/team"
@@ -23,14 +23,6 @@ def namespace(team: TeamSpec) -> dict[str, Any]:
     return namespaces.namespace_manifest(
         team.namespace_name, team.pod_security, {LABEL_TEAM: team.name, LABEL_QUEUED: "true"}
     )
-
-
-def _format(resource: str, value: Decimal) -> int | str:
-    if resource == "memory" or resource.endswith(".memory"):
-        return f"{int(value // MIB)}Mi" if value % MIB == 0 else str(int(value))
-    if value == value.to_integral_value():
-        return int(value)
-    return f"{int(value * 1000)}m"
 
 
 def team_ceiling(team: TeamSpec, quotas: list[QuotaSpec], flavors: dict[str, Flavor]) -> dict[str, Decimal]:
@@ -60,7 +52,7 @@ def resource_quota(team: TeamSpec, quotas: list[QuotaSpec], flavors: dict[str, F
 
     It is a backstop for pods that skip the queue; the queue itself is the real quota.
     """
-    hard = {f"requests.{r}": _format(r, v) for r, v in sorted(team_ceiling(team, quotas, flavors).items())}
+    hard = {f"requests.{r}": format_quantity(r, v) for r, v in sorted(team_ceiling(team, quotas, flavors).items())}
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",

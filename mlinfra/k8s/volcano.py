@@ -13,7 +13,7 @@ import yaml
 from mlinfra.catalog import versions
 from mlinfra.k8s import teams as team_ns
 from mlinfra.k8s.helm import pinned_release, release_namespace
-from mlinfra.k8s.scheduling import cluster_flavors, cluster_teams, queue_name, team_quotas
+from mlinfra.k8s.scheduling_model import cluster_flavors, cluster_teams, format_quantity, queue_name, team_quotas
 from mlinfra.k8s.teams import object_role, register_custom, register_namespaced
 from mlinfra.spec.scheduling import QuotaSpec, SchedulingSpec, TeamSpec, parse_quantity
 
@@ -78,54 +78,115 @@ def helm_values(env: EnvironmentSpec, cluster: str) -> dict[str, Any]:
     }
 
 
-def _fmt(resource: str, value: Decimal) -> int | str:
-    return team_ns._format(resource, value)
+def _resources(totals: dict[str, Decimal]) -> dict[str, int | str]:
+    return {r: format_quantity(r, v) for r, v in sorted(totals.items())}
 
 
-def _sum(quotas: list[QuotaSpec], part: str) -> dict[str, Decimal]:
-    total: defaultdict[str, Decimal] = defaultdict(Decimal)
+def _add(into: defaultdict[str, Decimal], part: dict[str, Decimal]) -> None:
+    for resource, value in part.items():
+        into[resource] += value
+
+
+def queue_resources(team: TeamSpec, quotas: list[QuotaSpec]) -> dict[str, dict[str, Decimal]]:
+    """A team's quotas over all its flavors as Volcano sees them (it has no flavors), per resource:
+
+    `deserved` = the nominal quotas added up. `guarantee` = what the team keeps when it lends: per quota entry,
+    nominal minus the lending limit, for the resources that have one (Kueue's default lending limit is all
+    of it, so a resource without one keeps nothing). `capability` = nominal plus the borrowing limit, for each
+    resource whose every entry has a limit; a resource some entry leaves unlimited gets no cap. Without a
+    cohort nothing is borrowed: capability is the nominal quota.
+    """
+    deserved: defaultdict[str, Decimal] = defaultdict(Decimal)
+    guarantee: defaultdict[str, Decimal] = defaultdict(Decimal)
+    capped: defaultdict[str, Decimal] = defaultdict(Decimal)
+    unlimited: set[str] = set()
     for quota in quotas:
-        for resource, value in getattr(quota, part).items():
-            total[resource] += parse_quantity(value)
-    return dict(total)
+        for resource, value in quota.resources.items():
+            nominal = parse_quantity(value)
+            deserved[resource] += nominal
+            if resource in quota.lending_limit:
+                guarantee[resource] += nominal - parse_quantity(quota.lending_limit[resource])
+            if resource in quota.borrowing_limit:
+                capped[resource] += nominal + parse_quantity(quota.borrowing_limit[resource])
+            else:
+                unlimited.add(resource)
+    capability = dict(deserved) if team.cohort is None else {r: v for r, v in capped.items() if r not in unlimited}
+    return {
+        "deserved": dict(deserved),
+        "guarantee": {r: v for r, v in guarantee.items() if v > 0},
+        "capability": capability,
+    }
 
 
 def team_queue(team: TeamSpec, quotas: list[QuotaSpec]) -> dict[str, Any]:
-    """A team's Queue. Volcano has no flavors, so the team's quotas add up over its flavors:
-
-    deserved = nominal; guarantee = nominal minus what may be lent; capability = nominal plus the borrowing
-    limit (only when every resource has one, or without a cohort where nothing can be borrowed).
-    """
-    nominal = _sum(quotas, "resources")
-    lend = _sum(quotas, "lending_limit")
-    borrow = _sum(quotas, "borrowing_limit")
+    """A team's Queue: deserved, guarantee and capability from `queue_resources`, under its cohort's queue."""
+    parts = queue_resources(team, quotas)
     spec: dict[str, Any] = {
         "weight": int(parse_quantity(team.fair_sharing_weight)) if team.fair_sharing_weight is not None else 1,
         "reclaimable": True,
-        "deserved": {r: _fmt(r, v) for r, v in sorted(nominal.items())},
+        "deserved": _resources(parts["deserved"]),
     }
-    if team.cohort is None:
-        spec["capability"] = dict(spec["deserved"])
-    elif borrow and set(borrow) >= set(nominal):
-        spec["capability"] = {r: _fmt(r, nominal[r] + borrow[r]) for r in sorted(nominal)}
-    if lend:
-        kept = {r: _fmt(r, nominal[r] - lend.get(r, Decimal(0))) for r in sorted(nominal)}
-        spec["guarantee"] = {"resource": kept}
+    if parts["capability"]:
+        spec["capability"] = _resources(parts["capability"])
+    if parts["guarantee"]:
+        spec["guarantee"] = {"resource": _resources(parts["guarantee"])}
     if team.cohort:
         spec["parent"] = team.cohort
     return {"apiVersion": API, "kind": "Queue", "metadata": {"name": queue_name(team)}, "spec": spec}
 
 
-def cohort_queues(env: EnvironmentSpec, cluster: str) -> list[dict[str, Any]]:
-    """Parent queues standing for cohorts (hierarchical queues under `root`)."""
+def cohort_queues(
+    env: EnvironmentSpec, cluster: str, quotas: dict[str, list[QuotaSpec]] | None = None
+) -> list[dict[str, Any]]:
+    """Parent queues standing for cohorts (hierarchical queues under `root`), parents before children.
+
+    Volcano's queue webhook requires the children's `deserved` and `guarantee` to add up to no more than the
+    parent's, per resource, and reads a parent that sets none as zero, refusing every child that sets one
+    (volcano-sh/volcano@v1.15.1 pkg/webhooks/admission/queues/validate/validate_queue.go
+    `validateSiblingsSum`; volcano#5634). So each cohort queue carries the sums of its children, teams and
+    nested cohorts, recursively. Children of `root` are not checked against it (the same file,
+    `validateHierarchicalQueueResources`), and the capacity plugin sets root's own deserved and guarantee to
+    its children's sums (pkg/scheduler/plugins/capacity/capacity.go `checkHierarchicalQueue`), so the root
+    queue is left as Volcano makes it.
+    """
     declared = {c.name: c for c in env.scheduling.cohorts if c.cluster == cluster}
-    names = {t.cohort for t in cluster_teams(env, cluster) if t.cohort} | set(declared)
+    teams = cluster_teams(env, cluster)
+    names = {t.cohort for t in teams if t.cohort} | set(declared)
     names |= {c.parent for c in declared.values() if c.parent}
+    parent_of = {n: (declared[n].parent if n in declared and declared[n].parent else ROOT_QUEUE) for n in names}
+    own: dict[str, dict[str, dict[str, Decimal]]] = {}
+    for team in teams:
+        if team.cohort and quotas is not None:
+            own[team.name] = queue_resources(team, quotas.get(team.name, []))
+    totals: dict[str, dict[str, defaultdict[str, Decimal]]] = {
+        n: {"deserved": defaultdict(Decimal), "guarantee": defaultdict(Decimal)} for n in names
+    }
+    for team in teams:
+        if team.cohort and team.name in own:
+            node: str | None = team.cohort
+            seen: set[str] = set()
+            while node is not None and node != ROOT_QUEUE and node not in seen:
+                seen.add(node)
+                for part in ("deserved", "guarantee"):
+                    _add(totals[node][part], own[team.name][part])
+                node = parent_of.get(node)
+
+    def depth(name: str) -> int:
+        d, node, seen = 0, name, set()
+        while node != ROOT_QUEUE and node not in seen:
+            seen.add(node)
+            d, node = d + 1, parent_of.get(node) or ROOT_QUEUE
+        return d
+
     out = []
-    for name in sorted(n for n in names if n):
+    for name in sorted(names, key=lambda n: (depth(n), n)):
         c = declared.get(name)
         weight = int(parse_quantity(c.fair_sharing_weight)) if c and c.fair_sharing_weight is not None else 1
-        spec = {"weight": weight, "reclaimable": True, "parent": (c.parent if c and c.parent else ROOT_QUEUE)}
+        spec: dict[str, Any] = {"weight": weight, "reclaimable": True, "parent": parent_of[name]}
+        if totals[name]["deserved"]:
+            spec["deserved"] = _resources(totals[name]["deserved"])
+        if totals[name]["guarantee"]:
+            spec["guarantee"] = {"resource": _resources(totals[name]["guarantee"])}
         out.append({"apiVersion": API, "kind": "Queue", "metadata": {"name": name}, "spec": spec})
     return out
 
@@ -164,7 +225,7 @@ def plan(env: EnvironmentSpec, cluster: ClusterSpec, pools: list[ResolvedPool]) 
     teams = cluster_teams(env, cluster.name)
     return VolcanoPlan(
         values=helm_values(env, cluster.name),
-        queues=[*cohort_queues(env, cluster.name), *(team_queue(t, quotas[t.name]) for t in teams)],
+        queues=[*cohort_queues(env, cluster.name, quotas), *(team_queue(t, quotas[t.name]) for t in teams)],
         builtin_objects=[
             *priority_classes(env.scheduling),
             *(o for t in teams for o in team_ns.team_objects(t, quotas[t.name], flavors)),
@@ -201,10 +262,15 @@ class Volcano(pulumi.ComponentResource):
         )
         register_namespaced(self, name, args.builtin_objects)
         self.queues = {}
-        # Parents first (the list is ordered so), each queue waits for the release's CRDs and webhooks.
+        # Parents first (the list is ordered so). Each queue waits for the release's CRDs and webhooks and for
+        # its parent queue: the webhook looks the parent up and refuses a child whose parent does not exist yet
+        # (volcano-sh/volcano@v1.15.1 pkg/webhooks/admission/queues/validate/validate_queue.go).
+        created: dict[str, pulumi.Resource] = {}
         for obj in args.queues:
-            register_custom(
-                f"{name}-{object_role(obj)}", obj, pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+            parent = obj.get("spec", {}).get("parent")
+            deps = [self.release, *([created[parent]] if parent in created else [])]
+            created[obj["metadata"]["name"]] = register_custom(
+                f"{name}-{object_role(obj)}", obj, pulumi.ResourceOptions(parent=self, depends_on=deps)
             )
             self.queues[obj["metadata"]["name"]] = obj["metadata"]["name"]
         self.register_outputs({"queues": self.queues})

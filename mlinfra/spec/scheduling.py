@@ -69,6 +69,11 @@ class QuotaSpec(SpecModel):
     """What a team is guaranteed on one flavor (a pool, or a group of pools from `scheduling.flavors`)."""
 
     flavor: str = Field(description="A pool name on the team's cluster, or a flavor from `scheduling.flavors`.")
+    cluster: str | None = Field(
+        default=None,
+        description="The cluster of the flavor, for a team on several clusters (`clusters`); there it is "
+        "required. Default: the team's only cluster.",
+    )
     resources: dict[str, Quantity] = Field(
         min_length=1,
         description="Nominal quota per resource: `cpu`, `memory`, and the GPU resources the flavor's pools "
@@ -127,18 +132,32 @@ class TeamSpec(SpecModel):
     """A team: a namespace on a cluster, with a queue (Kueue LocalQueue + ClusterQueue, or a Volcano Queue)."""
 
     name: Name
-    cluster: str = Field(description="Cluster whose scheduler the team's queue lives in.")
-    namespace: Name | None = Field(default=None, description="The team's namespace. Default: the team name.")
+    cluster: str | None = Field(
+        default=None, description="Cluster whose scheduler the team's queues live in. Give this or `clusters`."
+    )
+    clusters: list[str] = Field(
+        default_factory=list,
+        description="Clusters the team has queues on, for a team that works on several; each quota entry then "
+        "names its `cluster`. The team gets the same namespace and queue names on each. Default: only `cluster`.",
+    )
+    namespace: Name | None = Field(
+        default=None,
+        description="The team's namespace. Not a Kubernetes or add-on namespace (kube-system, gpu-operator, ...). "
+        "Default: the team name.",
+    )
     cohort: Name | None = Field(
         default=None,
-        description="Cohort the team shares idle quota with (a Volcano parent queue). Default: none "
-        "(the team neither borrows nor lends).",
+        description="Cohort the team shares idle quota with (a Volcano parent queue), on each of its clusters. "
+        "A cohort lives on one cluster: declared in `scheduling.cohorts`, it must be declared on every "
+        "cluster of the team. Default: none (the team neither borrows nor lends).",
     )
     quotas: list[QuotaSpec] = Field(
         default_factory=list,
-        description="Nominal quotas per flavor, in the order Kueue tries the flavors. Default: every flavor of "
-        "the cluster (on-demand first), its capacity at max nodes split evenly among the teams of the "
-        "cluster that set no quotas.",
+        description="Nominal quotas per flavor, in the order Kueue tries the flavors. The team gets one queue per "
+        "GPU class of its flavors (whole GPUs, a MIG profile, shared GPUs). A quota without cpu or memory gets "
+        "the share of the flavor's cores and memory that goes with its GPUs. Default, per cluster without "
+        "quotas: every flavor of the cluster (on-demand first), its capacity at max nodes split evenly among "
+        "the teams of the cluster that set no quotas there.",
     )
     preemption: PreemptionSpec = Field(default_factory=lambda: PreemptionSpec())
     flavor_fungibility: FlavorFungibilitySpec = Field(default_factory=lambda: FlavorFungibilitySpec())

@@ -31,7 +31,7 @@ RICH: dict[str, Any] = {
                     "mig": {"profiles": {"1g.10gb": 3, "2g.20gb": 2}},
                     "taints": [{"key": "mlinfra.io/mig", "value": "mixed", "effect": "NoSchedule"}],
                 },
-                {"name": "h100-od", "gpu": "H100-80GB", "max_nodes": 4},
+                {"name": "h100-od", "gpu": "H100-80GB", "max_nodes": 4, "labels": {"acme.io/tier": "train"}},
                 {"name": "h100-spot", "gpu": "H100-80GB", "max_nodes": 8, "spot": True},
             ],
         },
@@ -61,10 +61,15 @@ RICH: dict[str, Any] = {
             {
                 "name": "h100-any-od",
                 "cluster": "eks",
-                "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand"},
+                # A group flavor holds one GPU class: the tier label leaves the MIG pool out.
+                "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand",
+                                "acme.io/tier": "train"},
             }
         ],
+        # Cohorts are one cluster's: `ml` and `org` are declared on each cluster that uses them.
         "cohorts": [
+            {"name": "org", "cluster": "eks"},
+            {"name": "org", "cluster": "batch"},
             {"name": "ml", "cluster": "eks", "parent": "org", "fair_sharing_weight": 2},
             {"name": "ml", "cluster": "batch", "parent": "org"},
         ],
@@ -213,7 +218,11 @@ def test_flavors_select_real_pools_and_quotas_name_provided_resources(
 def test_spot_and_on_demand_flavors_are_distinct(rendered: tuple[Path, dict[str, str]]) -> None:
     _, files = rendered
     by_name = {f["metadata"]["name"]: f["spec"]["nodeLabels"] for f in _objects(files, "ResourceFlavor", "eks")}
-    assert by_name["h100-spot"] == {"mlinfra.io/pool": "h100-spot"}
+    # A pool's own flavor carries its pool, GPU model and capacity-type labels, so a workload that pins any of
+    # them rules the other flavors out (Kueue matches only the flavor's own label keys: kubernetes-sigs/
+    # kueue@v0.19.2 pkg/scheduler/flavorassigner/flavorassigner.go `flavorSelector`).
+    assert by_name["h100-spot"] == {"mlinfra.io/pool": "h100-spot", "mlinfra.io/gpu-model": "H100-80GB",
+                                    "mlinfra.io/capacity-type": "spot"}
     assert by_name["h100-any-od"]["mlinfra.io/capacity-type"] == "on-demand"
 
 

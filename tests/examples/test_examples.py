@@ -102,9 +102,16 @@ def test_team_stack_reads_the_real_platform_outputs(platform_renders):
                             platform_renders=[platform_renders("dev")])
     platform = json.loads((platform_renders("dev") / "outputs.json").read_text())
     team = platform["outputs"]["teams"]["research"]
-    assert json.loads(files["outputs.json"])["outputs"] == {"namespace": team["namespace"], "queue": team["queue"]}
+    # dev's only pool shares its L4s by time-slicing: the team stack's training class is `shared`.
+    queue = team["clusters"]["gke"]["queues"]["shared"]
+    assert queue == "research-shared"
+    assert json.loads(files["outputs.json"])["outputs"] == {"namespace": team["namespace"], "queue": queue}
     job = next(yaml.safe_load(text) for path, text in files.items() if "/Job-" in path)
-    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == team["queue"]
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == queue
+    deployment = next(yaml.safe_load(text) for path, text in files.items() if "/Deployment-" in path)
+    terms = deployment["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0]["values"] == team["clusters"]["gke"]["gpu_classes"]["shared"]
 
 
 @pytest.mark.parametrize(

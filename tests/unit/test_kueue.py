@@ -42,7 +42,8 @@ def test_each_pool_gets_a_flavor_selecting_it_and_tolerating_its_taints() -> Non
         "kind": "ResourceFlavor",
         "metadata": {"name": "l4-spot"},
         "spec": {
-            "nodeLabels": {"mlinfra.io/pool": "l4-spot"},
+            "nodeLabels": {"mlinfra.io/capacity-type": "spot", "mlinfra.io/gpu-model": "L4-24GB",
+                           "mlinfra.io/pool": "l4-spot"},
             "tolerations": [
                 {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
                 {"key": "mlinfra.io/spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
@@ -89,8 +90,8 @@ def test_teams_without_quotas_split_the_capacity_on_demand_first() -> None:
     quotas = team_quotas(env, cluster, resolve_cluster_pools(cluster))
     assert [q.flavor for q in quotas["a"]] == ["l4", "l4-spot"]
     # g2-standard-4: 1 L4, 4 vCPU, 16 GiB; l4 has 2 nodes, l4-spot 4 nodes; two teams share.
-    assert quotas["a"][0].resources == {"cpu": 4, "memory": "16384Mi", "nvidia.com/gpu": 1}
-    assert quotas["b"][1].resources == {"cpu": 8, "memory": "32768Mi", "nvidia.com/gpu": 2}
+    assert quotas["a"][0].resources == {"cpu": 4, "memory": "16Gi", "nvidia.com/gpu": 1}
+    assert quotas["b"][1].resources == {"cpu": 8, "memory": "32Gi", "nvidia.com/gpu": 2}
 
 
 def test_default_split_leaves_out_what_explicit_teams_hold() -> None:
@@ -128,7 +129,7 @@ def test_render_creates_team_namespace_queue_quota_and_limits() -> None:
     lq = yaml.safe_load(files["manifests/gke/research/LocalQueue-research.yaml"])
     assert lq["spec"] == {"clusterQueue": "research"}
     quota = yaml.safe_load(files["manifests/gke/research/ResourceQuota-research-ceiling.yaml"])
-    assert quota["spec"]["hard"] == {"requests.cpu": 24, "requests.memory": "98304Mi", "requests.nvidia.com/gpu": 6}
+    assert quota["spec"]["hard"] == {"requests.cpu": 24, "requests.memory": "96Gi", "requests.nvidia.com/gpu": 6}
     limits = yaml.safe_load(files["manifests/gke/research/LimitRange-research-defaults.yaml"])
     assert limits["spec"]["limits"][0]["defaultRequest"] == {"cpu": "500m", "memory": "1Gi"}
     for name in ("batch-low", "batch-normal", "batch-high"):
@@ -158,7 +159,8 @@ def test_cluster_outputs_name_each_namespace_queue_and_the_flavors() -> None:
     env = load_environment(gke([{"name": "research", "cluster": "gke", "namespace": "res"}]))
     cluster = env.clusters[0]
     assert cluster_outputs(env, cluster, resolve_cluster_pools(cluster)) == {
-        "scheduler": "kueue", "queues": {"res": "research"}, "flavors": ["l4", "l4-spot"],
+        "scheduler": "kueue", "queues": {"res": {"gpu": "research"}}, "flavors": ["l4", "l4-spot"],
+        "gpu_classes": {"gpu": ["l4-spot", "l4"]},
     }
 
 

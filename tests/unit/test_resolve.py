@@ -134,16 +134,18 @@ def test_kueue_flavors_and_quotas_use_the_resolved_resource_names(case, driver, 
             "clusters": [{"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS, "region": "us-central1", "project": "p",
                           "scheduler": "kueue", "gpu_operator": {"driver": driver}, "pools": pools}]}
     files = render_environment(spec)
-    queue = yaml.safe_load(files["manifests/gke/_cluster/ClusterQueue-a.yaml"])
-    (group,) = queue["spec"]["resourceGroups"]
+    # One ClusterQueue per GPU class of the team (`a`, `a-mig-1g-10gb`, ...), each with one resource group.
+    queues = [yaml.safe_load(t) for f, t in files.items() if f.startswith("manifests/gke/_cluster/ClusterQueue-a")]
+    groups = [g for q in queues for g in q["spec"]["resourceGroups"]]
+    assert len(groups) == len(queues)
     gpu_names = {r for per_node, _ in expected.values() for r in per_node}
-    assert set(group["coveredResources"]) == {"cpu", "memory", *gpu_names}
-    quotas = {f["name"]: {r["name"]: r["nominalQuota"] for r in f["resources"]} for f in group["flavors"]}
+    assert {r for g in groups for r in g["coveredResources"]} == {"cpu", "memory", *gpu_names}
+    quotas = {f["name"]: {r["name"]: r["nominalQuota"] for r in f["resources"]} for g in groups for f in g["flavors"]}
     for name, (per_node, _) in expected.items():
         flavor = yaml.safe_load(files[f"manifests/gke/_cluster/ResourceFlavor-{name}.yaml"])
-        assert flavor["spec"]["nodeLabels"] == {"mlinfra.io/pool": name}
+        assert flavor["spec"]["nodeLabels"]["mlinfra.io/pool"] == name
         # One team takes the whole pool at max_nodes (2).
-        assert {r: quotas[name][r] for r in gpu_names if quotas[name][r]} == {r: n * 2 for r, n in per_node.items()}
+        assert {r: quotas[name][r] for r in gpu_names if quotas[name].get(r)} == {r: n * 2 for r, n in per_node.items()}
 
 
 def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():

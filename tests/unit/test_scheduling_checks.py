@@ -314,6 +314,153 @@ INVALID = [
         "must be between -2147483648 and 1000000000",
         "error",
     ),
+    # -- namespaces: a team's namespace is its own (Kubernetes' four and the add-ons' are refused) --
+    *[
+        (
+            f"team namespace {ns} ({owner})",
+            (lambda ns=ns: with_("scheduling.teams.2.namespace", ns)),
+            "scheduling.teams[2].namespace",
+            f"namespace {ns} belongs to {owner}",
+            "error",
+        )
+        for ns, owner in [
+            ("kube-system", "Kubernetes"),
+            ("kube-public", "Kubernetes"),
+            ("kube-node-lease", "Kubernetes"),
+            ("default", "Kubernetes"),
+            ("kube-batch", "Kubernetes"),
+            ("gpu-operator", "the add-on of mlinfra.k8s.gpu_operator_config"),
+            ("monitoring", "the add-on of mlinfra.k8s.monitoring"),
+            ("kueue-system", "the add-on of mlinfra.k8s.kueue"),
+            ("volcano-system", "the add-on of mlinfra.k8s.volcano"),
+            ("fluid-system", "the add-on of mlinfra.k8s.fluid_objects"),
+            ("karpenter", "the add-on of mlinfra.aws.karpenter"),
+        ]
+    ],
+    (
+        "team named like an add-on namespace, without a namespace of its own",
+        lambda: with_("scheduling.teams.2.name", "monitoring"),
+        "scheduling.teams[2].name",
+        "namespace monitoring belongs to the add-on of mlinfra.k8s.monitoring",
+        "error",
+    ),
+    # -- cohorts are one cluster's --
+    (
+        "team on the Volcano cluster naming a cohort declared on the EKS cluster",
+        lambda: with_("scheduling.teams.2.cohort", "ml"),
+        "scheduling.teams[2].cohort",
+        "cohort ml is declared on cluster eks, not on vol where team vision has its queue",
+        "error",
+    ),
+    (
+        "teams on two clusters naming the same undeclared cohort",
+        lambda: with_("scheduling.teams.2.cohort", "org"),
+        "scheduling.teams[2].cohort",
+        "cohort org is named on clusters eks, vol and declared on none",
+        "error",
+    ),
+    (
+        "cohort whose parent is declared only on another cluster",
+        lambda: with_("scheduling.cohorts", [{"name": "ml", "cluster": "eks", "parent": "top"},
+                                             {"name": "top", "cluster": "vol"}]),
+        "scheduling.cohorts[0].parent",
+        "cohort top is declared on cluster vol, not on eks where cohort ml lives",
+        "error",
+    ),
+    (
+        "Volcano team queue nested deeper than the webhook allows",
+        lambda: with_("scheduling", {
+            "teams": [{"name": "vision", "cluster": "vol", "cohort": "c1"}],
+            "cohorts": [{"name": f"c{k}", "cluster": "vol", "parent": f"c{k + 1}"} for k in range(1, 5)],
+        }),
+        "scheduling.teams[0].cohort",
+        "would sit 6 levels below root (c5 -> c4 -> c3 -> c2 -> c1 -> vision); Volcano's queue webhook allows at "
+        "most 5",
+        "error",
+    ),
+    # -- a team on several clusters --
+    (
+        "team with both cluster and clusters",
+        lambda: with_("scheduling.teams.2.clusters", ["vol", "gke"]),
+        "scheduling.teams[2].clusters",
+        "give either cluster or clusters, not both",
+        "error",
+    ),
+    (
+        "team with neither cluster nor clusters",
+        lambda: with_("scheduling.teams.2.cluster", None),
+        "scheduling.teams[2].cluster",
+        "a team needs a cluster (or clusters: [a, b]",
+        "error",
+    ),
+    (
+        "team listing a cluster that does not exist",
+        lambda: with_("scheduling.teams.2", {"name": "vision", "clusters": ["vol", "nope"]}),
+        "scheduling.teams[2].clusters[1]",
+        "no such cluster",
+        "error",
+    ),
+    (
+        "team listing a cluster twice",
+        lambda: with_("scheduling.teams.2", {"name": "vision", "clusters": ["vol", "vol"]}),
+        "scheduling.teams[2].clusters[1]",
+        "cluster listed twice",
+        "error",
+    ),
+    (
+        "quota of a team on several clusters that does not say which",
+        lambda: with_("scheduling.teams.2", {"name": "vision", "clusters": ["vol", "gke"],
+                                             "quotas": [{"flavor": "l4", "resources": {"nvidia.com/gpu": 1}}]}),
+        "scheduling.teams[2].quotas[0].cluster",
+        "team vision is on clusters vol, gke: say which cluster this quota is for",
+        "error",
+    ),
+    (
+        "quota for a cluster the team is not on",
+        lambda: with_("scheduling.teams.2.quotas",
+                      [{"flavor": "l4", "cluster": "gke", "resources": {"nvidia.com/gpu": 1}}]),
+        "scheduling.teams[2].quotas[0].cluster",
+        "not a cluster of team vision; its clusters: vol",
+        "error",
+    ),
+    (
+        "quota of a team on several clusters naming a flavor of another of its clusters",
+        lambda: with_("scheduling.teams.2", {"name": "vision", "clusters": ["vol", "gke"],
+                                             "quotas": [{"flavor": "l4", "cluster": "vol",
+                                                         "resources": {"nvidia.com/gpu": 1}}]}),
+        "scheduling.teams[2].quotas[0].flavor",
+        "no such flavor on cluster vol; flavors: l4-vol",
+        "error",
+    ),
+    # -- GPU classes --
+    (
+        "flavor group over pools of different GPU classes",
+        lambda: with_("scheduling.flavors", [{"name": "h100-all-spot", "cluster": "eks",
+                                              "node_labels": {"mlinfra.io/gpu-model": "H100-80GB"}}])
+        | {"clusters": [base()["clusters"][0] | {"pools": [
+            {"name": "h100-mig", "gpu": "H100-80GB", "max_nodes": 2, "spot": True,
+             "mig": {"profiles": {"1g.10gb": 7}}},
+            {"name": "h100-spot", "gpu": "H100-80GB", "max_nodes": 4, "spot": True}]},
+            *base()["clusters"][1:]]},
+        "scheduling.flavors[0].node_labels",
+        "selects pools of different GPU classes (h100-mig: mig-1g-10gb, h100-spot: gpu)",
+        "error",
+    ),
+    (
+        "flavor group with more node labels than a ResourceFlavor holds",
+        lambda: with_("scheduling.flavors", [{"name": "many", "cluster": "eks",
+                                              "node_labels": {f"acme.io/k{k}": "v" for k in range(9)}}]),
+        "scheduling.flavors[0].node_labels",
+        "a Kueue ResourceFlavor takes at most 8 node labels (got 9)",
+        "error",
+    ),
+    (
+        "team whose name is another team's per-class queue",
+        lambda: with_("scheduling.teams.2", {"name": "research-mig-mixed", "cluster": "eks"}),
+        "scheduling.teams[2].name",
+        "its queue research-mig-mixed on cluster eks has the name of a queue of team research",
+        "error",
+    ),
     (
         "fair sharing weight while fair sharing is off",
         lambda: with_("scheduling.teams.0.fair_sharing_weight", 2),
@@ -379,3 +526,22 @@ def test_parse_quantity(text: Any, value: Decimal) -> None:
 def test_parse_quantity_rejects(text: Any) -> None:
     with pytest.raises(ValueError):
         parse_quantity(text)
+
+
+def test_reserved_namespaces_are_the_add_on_modules_own_constants() -> None:
+    """The checks read `NAMESPACE = "..."` from the sources (no Pulumi import while checking a spec); this
+    imports every mlinfra module and compares with the constants they really hold, so a new add-on module or a
+    changed constant cannot slip past."""
+    import importlib
+    import pkgutil
+
+    import mlinfra
+    from mlinfra.checks.scheduling import addon_namespaces
+
+    held: set[str] = set()
+    for info in pkgutil.walk_packages(mlinfra.__path__, "mlinfra."):
+        value = vars(importlib.import_module(info.name)).get("NAMESPACE")
+        if isinstance(value, str):
+            held.add(value)
+    assert set(addon_namespaces()) == held
+    assert {"gpu-operator", "monitoring", "kueue-system", "volcano-system", "fluid-system", "karpenter"} <= held

@@ -10,9 +10,11 @@ from functools import cache
 from pathlib import Path
 
 from mlinfra.k8s.scheduling_model import (
+    HOST_RESOURCES,
     cluster_flavors,
     cluster_teams,
     gpu_class,
+    host_share,
     queue_name,
     quota_cluster,
     quotas_on,
@@ -329,6 +331,12 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
                     elif q is not None and flavor is not None:
                         nominal[(flavor.name, resource)] += q
                         where[(flavor.name, resource)].append(path_join(qbase, "resources", resource))
+                if flavor is not None and flavor.pools:
+                    # cpu and memory a quota leaves out are filled in from its GPU share; they count too.
+                    filled = host_share(quota, flavor).resources
+                    for resource in sorted(set(filled) - set(quota.resources)):
+                        nominal[(flavor.name, resource)] += parse_quantity(filled[resource])
+                        where[(flavor.name, resource)].append(path_join(qbase, "resources"))
                 for part in ("borrowing_limit", "lending_limit"):
                     limits = getattr(quota, part)
                     for resource, value in limits.items():
@@ -358,6 +366,8 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
                     _plain(total),
                     f"nominal quotas on flavor {flavor_name} add up to more {resource} than its pools hold at "
                     f"max nodes ({_plain(have)})"
+                    + (f", counting the {resource} filled in for quotas that leave it out (their share of the "
+                       "flavor's GPUs)" if resource in HOST_RESOURCES else "")
                     + ("; allowed by scheduling.overcommit" if overcommit else
                        "; lower the quotas, raise max_nodes, or set scheduling.overcommit for autoscaling beyond"),
                     severity="warning" if overcommit else "error",

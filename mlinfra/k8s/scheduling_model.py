@@ -203,11 +203,13 @@ def host_share(quota: QuotaSpec, flavor: Flavor | None) -> QuotaSpec:
     if not missing or flavor is None or not flavor.pools:
         return quota
     capacity = flavor.capacity()
+    # The share follows the GPUs; a quota without any follows the host resource it names.
+    named = [r for r in quota.resources if r not in HOST_RESOURCES] or list(quota.resources)
     fractions = []
-    for resource, value in quota.resources.items():
+    for resource in named:
         try:
             if capacity.get(resource):
-                fractions.append(parse_quantity(value) / capacity[resource])
+                fractions.append(parse_quantity(quota.resources[resource]) / capacity[resource])
         except ValueError:
             continue  # the checks report it
     if not fractions:

@@ -314,6 +314,16 @@ INVALID = [
         "must be between -2147483648 and 1000000000",
         "error",
     ),
+    (
+        "explicit cpu plus the cpu filled in for a GPU-only quota beyond the pool",
+        # h100-spot: 4 nodes of 1 H100 and 16 vCPU = 64 cores. Team prod's 50 cores fit alone, but research's 2 of
+        # the 4 GPUs bring half the cores (32): 82.
+        lambda: with_("scheduling.teams.1.quotas", [{"flavor": "h100-spot", "resources": {"nvidia.com/gpu": 2,
+                                                                                          "cpu": 50}}]),
+        "scheduling.teams[1].quotas[0].resources.cpu",
+        "add up to more cpu than its pools hold at max nodes (64), counting the cpu filled in",
+        "error",
+    ),
     # -- namespaces: a team's namespace is its own (Kubernetes' four and the add-ons' are refused) --
     *[
         (

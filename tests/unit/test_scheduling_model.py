@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.k8s import kueue
 from mlinfra.k8s.scheduling_model import (
@@ -38,7 +39,7 @@ def prod_gke(teams: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "environment": "t",
         "clusters": [{
-            "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+            "name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "endpoint": DEPLOYERS,
             "pools": [
                 {"name": "h100-train", "gpu": "H100-80GB", "machine_type": "a3-highgpu-8g", "max_nodes": 8},
                 {"name": "h200-train", "gpu": "H200-141GB", "machine_type": "a3-ultragpu-8g", "max_nodes": 4,
@@ -179,10 +180,10 @@ def two_clouds(team: dict[str, Any], cohorts: list[dict[str, Any]] | None = None
     return {
         "environment": "t",
         "clusters": [
-            {"name": "eks", "cloud": "aws", "region": "us-east-1",
-             "network": {"vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1", "subnet-0b2"]},
+            {"name": "eks", "cloud": "aws", "region": "us-east-1", **EKS_REACHABLE,
              "pools": [{"name": "p5", "gpu": "H100-80GB", "instance_types": ["p5.48xlarge"], "max_nodes": 2}]},
             {"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "scheduler": "volcano",
+             "endpoint": DEPLOYERS,
              "pools": [{"name": "l4", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 4}]},
         ],
         "scheduling": {"teams": [team, {"name": "other", "cluster": "eks", "cohort": "ml"}],

@@ -179,7 +179,7 @@ def gke_volcano(teams: list[dict[str, Any]], cohorts: list[dict[str, Any]] | Non
     """A GKE cluster running Volcano with one H100 pool: 2 nodes of 8 GPUs, 208 vCPU, 1872 GB."""
     return {
         "environment": "t",
-        "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p",
+        "clusters": [{"name": "gke", "cloud": "gcp", "region": "us-central1", "project": "p", "endpoint": DEPLOYERS,
                       "scheduler": "volcano",
                       "pools": [{"name": "h100", "gpu": "H100-80GB", "machine_type": "a3-highgpu-8g",
                                  "max_nodes": 4}]}],

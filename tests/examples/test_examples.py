@@ -145,7 +145,7 @@ def test_render_cli_answers_the_reference_from_a_platform_render(tmp_path, capsy
     assert main(team) == 1
     assert "no outputs for stack reference acme/mlinfra/dev" in capsys.readouterr().err
     assert main([*team, "--platform-render", str(tmp_path / "dev")]) == 0
-    assert json.loads((tmp_path / "team" / "outputs.json").read_text())["outputs"]["queue"] == "research"
+    assert json.loads((tmp_path / "team" / "outputs.json").read_text())["outputs"]["queue"] == "research-shared"
 
 
 def test_missing_output_is_one_line_naming_stack_and_key(tmp_path, platform_renders):

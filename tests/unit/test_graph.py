@@ -103,8 +103,9 @@ def _add(records: list[dict], name: str, dep: str) -> list[dict]:
 
 # (stack, resource whose ordering is removed, the dependencies removed, rule, resource the finding is on)
 REMOVED = [
-    ("dev", "gke-kueue-clusterqueue-research", ("gke-kueue-release",), "MLI-GRAPH-001",
-     "gke-kueue-clusterqueue-research"),
+    # dev's only pool shares L4s by time-slicing: the team's queue is its `shared` GPU-class queue.
+    ("dev", "gke-kueue-clusterqueue-research-shared", ("gke-kueue-release",), "MLI-GRAPH-001",
+     "gke-kueue-clusterqueue-research-shared"),
     ("prod", "gke-monitoring-gpu-alerts", ("gke-monitoring-stack",), "MLI-GRAPH-001", "gke-monitoring-gpu-alerts"),
     ("prod", "gke-fluid-corpus-dataset", ("gke-fluid-chart",), "MLI-GRAPH-001", "gke-fluid-corpus-dataset"),
     ("staging", "eks-karpenter-p5-spot-nodeclass", ("eks-karpenter-release",), "MLI-GRAPH-001",

@@ -207,10 +207,14 @@ def test_outputs_json_is_what_the_platform_exports_with_secrets_masked(tmp_path)
     teams = {t["name"]: t for t in env["scheduling"]["teams"]}
     assert sorted(doc["outputs"]["teams"]) == sorted(teams)
     for name, team in doc["outputs"]["teams"].items():
-        assert team["cluster"] == teams[name]["cluster"]
-        cluster = next(c for c in env["clusters"] if c["name"] == team["cluster"])
-        assert team["scheduler"] == cluster.get("scheduler", "kueue")
-        assert doc["outputs"]["clusters"][team["cluster"]]["queues"][team["namespace"]] == team["queue"]
+        (cluster_name,) = team["clusters"]
+        assert cluster_name == teams[name]["cluster"]
+        cluster = next(c for c in env["clusters"] if c["name"] == cluster_name)
+        where = team["clusters"][cluster_name]
+        assert where["scheduler"] == cluster.get("scheduler", "kueue")
+        # Per GPU class, the same queue names in the team's and in the cluster's outputs.
+        assert where["queues"]
+        assert doc["outputs"]["clusters"][cluster_name]["queues"][team["namespace"]] == where["queues"]
 
 
 def test_readme_platform_program_is_the_real_one():

@@ -82,7 +82,8 @@ def test_gke_default_quotas_give_one_queue_per_gpu_class_never_mixing_them() -> 
 
     Kueue gives a workload the first flavor of its queue's resource group with room (kubernetes-sigs/
     kueue@v0.19.2 site/content/en/docs/concepts/cluster_queue.md), so a queue must only list flavors of one
-    class; and a resource sits in one resource group of a ClusterQueue only (the same page).
+    class; and one ClusterQueue cannot hold `nvidia.com/gpu` in two resource groups (the webhook refuses a
+    duplicate covered resource: pkg/webhooks/clusterqueue_webhook.go `validateResourceGroups`).
     """
     plan = _plan(prod_gke([{"name": "research", "cluster": "gke"}]))
     queues = {cq["metadata"]["name"]: cq["spec"] for cq in plan.cluster_queues}

@@ -44,8 +44,9 @@ def prod_gke(teams: list[dict[str, Any]]) -> dict[str, Any]:
                 {"name": "h100-train", "gpu": "H100-80GB", "machine_type": "a3-highgpu-8g", "max_nodes": 8},
                 {"name": "h200-train", "gpu": "H200-141GB", "machine_type": "a3-ultragpu-8g", "max_nodes": 4,
                  "spot": True},
+                # Compute Engine offers a3-highgpu-1g only as spot (or flex-start).
                 {"name": "h100-mig", "gpu": "H100-80GB", "machine_type": "a3-highgpu-1g", "max_nodes": 6,
-                 "mig": {"profiles": {"1g.10gb": 7}}},
+                 "spot": True, "mig": {"profiles": {"1g.10gb": 7}}},
                 {"name": "l4-shared", "gpu": "L4-24GB", "machine_type": "g2-standard-8", "max_nodes": 3,
                  "time_slicing": {"replicas": 4}},
             ],
@@ -64,7 +65,8 @@ def _plan(spec: dict[str, Any]) -> kueue.KueuePlan:
     ("pool", "expected"),
     [
         ({"gpu": "H100-80GB", "machine_type": "a3-highgpu-8g"}, "gpu"),
-        ({"gpu": "H100-80GB", "machine_type": "a3-highgpu-1g", "mig": {"profiles": {"1g.10gb": 7}}}, "mig-1g-10gb"),
+        ({"gpu": "H100-80GB", "machine_type": "a3-highgpu-1g", "spot": True, "mig": {"profiles": {"1g.10gb": 7}}},
+         "mig-1g-10gb"),
         ({"gpu": "L4-24GB", "machine_type": "g2-standard-8", "time_slicing": {"replicas": 4}}, "shared"),
     ],
 )
@@ -154,7 +156,7 @@ def test_flavors_carry_the_labels_that_tell_gpu_classes_apart() -> None:
     plan = _plan(prod_gke([{"name": "research", "cluster": "gke"}]))
     labels = {f["metadata"]["name"]: f["spec"]["nodeLabels"] for f in plan.flavors}
     assert labels["h100-mig"] == {"mlinfra.io/pool": "h100-mig", "mlinfra.io/gpu-model": "H100-80GB",
-                                  "mlinfra.io/capacity-type": "on-demand"}
+                                  "mlinfra.io/capacity-type": "spot"}
     # A workload pinning the H200 model matches only the H200 flavor on every key Kueue compares.
     pinned = {"mlinfra.io/gpu-model": "H200-141GB"}
     matching = [n for n, lab in labels.items() if all(lab.get(k, v) == v for k, v in pinned.items())]

@@ -22,6 +22,7 @@ class MigProfile:
     compute_slices: int
     memory_gb: int
     max_count: int
+    memory_slices: int = 0  # of the GPU's memory slices (8 or 4) one instance occupies; see mig_placement
 
     @property
     def media_extensions(self) -> bool:
@@ -58,6 +59,11 @@ class GpuModel:
     def compute_slices(self) -> int:
         """Compute slices of one GPU (7 on A100/H100/H200/B200, 4 on A30 and RTX PRO 6000)."""
         return max((p.compute_slices for p in self.mig_profiles.values()), default=0)
+
+    @property
+    def memory_slices(self) -> int:
+        """Memory slices of one GPU (8 on A100/H100/H200/B200, 4 on A30 and RTX PRO 6000; 0 without MIG)."""
+        return _gpu_data.MIG_MEMORY_SLICES.get(self.compute_slices, 0)
 
 
 @dataclass(frozen=True)
@@ -111,12 +117,15 @@ class GcpMachineType:
 def _build_gpus() -> dict[str, GpuModel]:
     gpus: dict[str, GpuModel] = {}
     for name, memory_gb, max_instances, pci_ids, profiles in _gpu_data.MIG_GPUS:
+        # A profile's share of memory is its memory over the whole-GPU profile's (the largest), in slices.
+        slices = _gpu_data.MIG_MEMORY_SLICES[max(p[1] for p in profiles)]
+        whole = max(p[2] for p in profiles)
         gpus[name] = GpuModel(
             name=name,
             memory_gb=memory_gb,
             max_mig_instances=max_instances,
             pci_device_ids=pci_ids,
-            mig_profiles={p[0]: MigProfile(*p) for p in profiles},
+            mig_profiles={p[0]: MigProfile(*p, memory_slices=round(p[2] * slices / whole)) for p in profiles},
         )
     for name, memory_gb in _gpu_data.PLAIN_GPUS:
         gpus[name] = GpuModel(name=name, memory_gb=memory_gb)

@@ -175,3 +175,33 @@ PLAIN_GPUS: tuple[tuple[str, int], ...] = (
     ('P100-16GB', 16),
     ('P4-8GB', 8),
 )
+
+# Memory slices of a MIG-capable GPU, by its compute slices. A100/H100/H200/B200-class GPUs have 7 compute and
+# 8 memory slices; A30 and RTX PRO 6000 have 4 of each (NVIDIA MIG User Guide, "Supported MIG Profiles": the
+# "Fraction of Memory" column is 1/8 for A100 1g.5gb and 1/4 for A30 1g.6gb). A profile's memory slices follow
+# from its memory: 1g.10gb on an A100-40GB is 10/40 of 8 = 2 slices.
+MIG_MEMORY_SLICES: dict[int, int] = {7: 8, 4: 4}
+
+# Where a GPU instance may be placed: for a GPU with N memory slices, the allowed start indexes of a profile with
+# (compute slices, memory slices); an instance at start s occupies memory slices s..s+size-1, and a new instance
+# cannot be created over an occupied slice (NVML nvmlDeviceGetGpuInstancePossiblePlacements_v2,
+# https://docs.nvidia.com/deploy/nvml-api/ ). The 8-slice rows are `nvidia-smi mig -lgipp` as printed in the NVIDIA
+# MIG User Guide ("Getting Started with MIG", A100-40GB: {0..6}:1, {0,2,4,6}:2 for 1g.10gb, {0,2,4}:2, {0,4}:4,
+# {0}:4, {0}:8), the same on H100-80GB (GoogleCloudDataproc initialization-actions, gpu/install_gpu_driver.sh)
+# and H100 NVL. The 4-slice rows (A30, RTX PRO 6000) apply the same rule (start aligned to the instance's memory
+# size, compute window inside the GPU); no printed table for them was found.
+MIG_PLACEMENTS: dict[int, dict[tuple[int, int], tuple[int, ...]]] = {
+    8: {
+        (1, 1): (0, 1, 2, 3, 4, 5, 6),
+        (1, 2): (0, 2, 4, 6),
+        (2, 2): (0, 2, 4),
+        (3, 4): (0, 4),
+        (4, 4): (0,),
+        (7, 8): (0,),
+    },
+    4: {
+        (1, 1): (0, 1, 2, 3),
+        (2, 2): (0, 2),
+        (4, 4): (0,),
+    },
+}

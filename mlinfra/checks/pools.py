@@ -277,23 +277,28 @@ def _check_sharing(pool: PoolSpec, base: str) -> Iterator[Problem]:
 
 
 def check_mig_layout(gpu: catalog.GpuModel, profiles: dict[str, int], path: str) -> Iterator[Problem]:
-    """A MIG layout fits one GPU: offered profiles, per-profile counts, total compute slices and instances."""
+    """A MIG layout fits one GPU the way the hardware places it: offered profiles, per-profile counts, compute
+    slices, instances, memory slices, and a non-overlapping placement (catalog/mig_placement.py)."""
+    from mlinfra.catalog.mig_placement import allowed_starts, memory_slices_needed, place
+
     if not gpu.mig_capable:
         migs = [g.name for g in catalog.GPU_MODELS.values() if g.mig_capable]
         yield Problem(path, profiles, f"{gpu.name} has no MIG; MIG-capable GPUs: {_choices(migs)}")
         return
-    # Memory is not summed: profile names round it (2 x 3g.71gb on a 141 GB H200 is valid), and the
-    # compute-slice and instance limits already bound what fits.
     slices = instances = 0
+    known = True
     for name, count in profiles.items():
         profile = gpu.mig_profiles.get(name)
         if profile is None:
+            known = False
             yield Problem(path_join(path, name), name,
                           f"{gpu.name} does not offer MIG profile {name}; offered: {_choices(list(gpu.mig_profiles))}")
             continue
         if count < 1:
+            known = False
             yield Problem(path_join(path, name), count, "a MIG profile count must be >= 1")
         elif count > profile.max_count:
+            known = False
             yield Problem(path_join(path, name), count,
                           f"at most {profile.max_count} x {name} fit on one {gpu.name}")
         slices += profile.compute_slices * count
@@ -305,6 +310,21 @@ def check_mig_layout(gpu: catalog.GpuModel, profiles: dict[str, int], path: str)
         yield Problem(path, profiles,
                       f"the layout has {instances} GPU instances; one {gpu.name} allows at most "
                       f"{gpu.max_mig_instances}")
+    if not known or slices > gpu.compute_slices or instances > gpu.max_mig_instances:
+        return
+    # Memory is counted in the hardware's memory slices, not in the rounded GB of profile names (2 x 3g.71gb
+    # on a 141 GB H200 is 2 x 4 of 8 slices).
+    need = memory_slices_needed(gpu, profiles)
+    shares = ", ".join(f"{n} takes {gpu.mig_profiles[n].memory_slices}" for n in profiles)
+    if need > gpu.memory_slices:
+        yield Problem(path, profiles,
+                      f"the layout needs {need} of the {gpu.memory_slices} memory slices of one {gpu.name} "
+                      f"({shares}); remove instances or use smaller profiles")
+    elif place(gpu, profiles) is None:
+        starts = "; ".join(f"{n} at {', '.join(map(str, allowed_starts(gpu, n)))}" for n in profiles)
+        yield Problem(path, profiles,
+                      f"no placement of this layout fits one {gpu.name}: instances may start only at these memory "
+                      f"slices ({starts}; {shares}) and may not overlap")
 
 
 def check(env: EnvironmentSpec) -> Iterator[Problem]:

@@ -58,6 +58,41 @@ def _gpu_count(pool: PoolSpec, path: str) -> tuple[int | None, list[Problem]]:
     return int(value), []
 
 
+def unknown_gpu_message(name: str) -> str:
+    """Why `name` is not a catalog GPU model, and the model it most likely means.
+
+    A cloud's own name for the GPU (GKE accelerator type `nvidia-l4`; Karpenter's `t4` when nothing is closer)
+    or a machine or instance type given as `gpu` maps to its catalog model through the catalog itself.
+    """
+    lowered = name.lower()
+    models = list(catalog.GPU_MODELS)
+    accelerator = catalog.GCP_ACCELERATOR_TYPES.get(lowered)
+    if accelerator is not None:
+        return (f"{name} is a GKE accelerator type, not a catalog GPU model; write gpu: {accelerator.gpu_model} "
+                "(mlinfra picks the accelerator type)")
+    instance = catalog.AWS_INSTANCE_TYPES.get(lowered)
+    if instance is not None and instance.gpu_model:
+        return (f"{name} is an EC2 instance type; write gpu: {instance.gpu_model} and put the type in "
+                "instance_types")
+    machine = catalog.GCP_MACHINE_TYPES.get(lowered)
+    if machine is not None:
+        model = catalog.GCP_ACCELERATOR_TYPES[machine.accelerator_type].gpu_model
+        return f"{name} is a GCP machine type; write gpu: {model} and put the type in machine_type"
+    near = catalog.closest(name, models)
+    if not near:
+        # `nvidia-tesla-t4`, `NVIDIA L4`: the closest accelerator or Karpenter name leads to the model.
+        names = {**{a: x.gpu_model for a, x in catalog.GCP_ACCELERATOR_TYPES.items()},
+                 **{t.karpenter_gpu_name: t.gpu_model for t in catalog.AWS_INSTANCE_TYPES.values()
+                    if t.karpenter_gpu_name and t.gpu_model}}
+        near = list(dict.fromkeys(names[n] for n in catalog.closest(name, names)))
+    return f"unknown GPU model; closest: {_choices(near)} (`mlinfra catalog gpus` lists all {len(models)})"
+
+
+def _type_suggestions(name: str, candidates: list[str]) -> str:
+    """Up to three of `candidates` closest to `name`, else the first three (smallest first)."""
+    return _choices(catalog.closest(name, candidates) or candidates[:3])
+
+
 def _check_aws_types(pool: PoolSpec, base: str, count: int | None) -> Iterator[Problem]:
     gpu = catalog.find_gpu(pool.gpu) if pool.gpu else None
     models: set[tuple[str | None, int]] = set()
@@ -65,8 +100,15 @@ def _check_aws_types(pool: PoolSpec, base: str, count: int | None) -> Iterator[P
         path = path_join(base, "instance_types", k)
         t = catalog.AWS_INSTANCE_TYPES.get(name)
         if t is None:
-            near = catalog.closest(name, catalog.AWS_INSTANCE_TYPES)
-            yield Problem(path, name, f"unknown EC2 GPU instance type; closest: {_choices(near)}")
+            if gpu is not None:
+                fits = [x.name for x in catalog.aws_instance_types_for(gpu.name, count)] or [
+                    x.name for x in catalog.aws_instance_types_for(gpu.name)]
+                yield Problem(path, name, f"unknown EC2 GPU instance type; types with {gpu.name}"
+                                          f"{f' x{count}' if count else ''}: {_type_suggestions(name, fits)}")
+            else:
+                whole = [x.name for x in catalog.AWS_INSTANCE_TYPES.values() if x.has_whole_nvidia_gpu]
+                yield Problem(path, name, f"unknown EC2 GPU instance type; closest: {_type_suggestions(name, whole)} "
+                                          "(set `gpu` to be offered only types with that GPU)")
             continue
         if not t.has_whole_nvidia_gpu:
             what = "a fractional GPU" if t.gpu_model else f"no NVIDIA GPU ({t.gpu_manufacturer})"
@@ -101,8 +143,16 @@ def _check_gcp_machine(pool: PoolSpec, base: str, count: int | None) -> Iterator
         return
     m = catalog.GCP_MACHINE_TYPES.get(pool.machine_type)
     if m is None:
-        near = catalog.closest(pool.machine_type, [*catalog.GCP_MACHINE_TYPES, *catalog.GCP_N1_MACHINE_TYPES])
-        yield Problem(path, pool.machine_type, f"unknown GCP GPU machine type; closest: {_choices(near)}")
+        if gpu is not None:
+            fits = list(dict.fromkeys(x.name for x in catalog.gcp_machine_types_for(gpu.name, count))) or list(
+                dict.fromkeys(x.name for x in catalog.gcp_machine_types_for(gpu.name)))
+            yield Problem(path, pool.machine_type, f"unknown GCP GPU machine type; types with "
+                                                   f"{gpu.name}: {_type_suggestions(pool.machine_type, fits)}")
+        else:
+            names = [*catalog.GCP_MACHINE_TYPES, *catalog.GCP_N1_MACHINE_TYPES]
+            yield Problem(path, pool.machine_type, f"unknown GCP GPU machine type; closest: "
+                                                   f"{_type_suggestions(pool.machine_type, names)} "
+                                                   "(set `gpu` to be offered only types with that GPU)")
         return
     model = catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model
     if gpu is not None and model != gpu.name:
@@ -153,8 +203,7 @@ def _pool_gpu(cluster: ClusterSpec, pool: PoolSpec) -> catalog.GpuModel | None:
 def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:
     """Every catalog and consistency check of one pool."""
     if pool.gpu is not None and catalog.find_gpu(pool.gpu) is None:
-        near = catalog.closest(pool.gpu, catalog.GPU_MODELS)
-        yield Problem(path_join(base, "gpu"), pool.gpu, f"unknown GPU model; closest: {_choices(near)}")
+        yield Problem(path_join(base, "gpu"), pool.gpu, unknown_gpu_message(pool.gpu))
     count, problems = _gpu_count(pool, path_join(base, "gpus_per_node"))
     yield from problems
 
@@ -187,10 +236,16 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
             yield Problem(base, pool.name, "a pool needs `gpu` or `machine_type`")
         elif gpu is not None and not pool.machine_type and not catalog.gcp_machine_types_for(gpu.name, count):
             counts = sorted({m.gpu_count for m in catalog.gcp_machine_types_for(gpu.name)})
-            yield Problem(path_join(base, "gpus_per_node") if count else path_join(base, "gpu"),
-                          count if count else pool.gpu,
-                          f"no GCP machine type carries {count or 'any'}x {gpu.name}; "
-                          f"available counts: {counts or 'none'}")
+            if count:
+                yield Problem(path_join(base, "gpus_per_node"), count,
+                              f"no GCP machine type carries {count}x {gpu.name}; available counts: "
+                              f"{counts or 'none'}")
+            else:
+                offered = sorted({catalog.GCP_ACCELERATOR_TYPES[m.accelerator_type].gpu_model
+                                  for m in catalog.gcp_machine_offers()})
+                yield Problem(path_join(base, "gpu"), pool.gpu,
+                              f"no GCP machine type of the catalog carries {gpu.name}; GPUs on GCP: "
+                              f"{_choices(offered)}")
 
     if pool.min_nodes < 0:
         yield Problem(path_join(base, "min_nodes"), pool.min_nodes, "min_nodes must be >= 0")
@@ -199,6 +254,7 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
     if pool.min_nodes > pool.max_nodes:
         yield Problem(path_join(base, "min_nodes"), pool.min_nodes,
                       f"min_nodes must be <= max_nodes (got min {pool.min_nodes}, max {pool.max_nodes})")
+    yield from _check_node_bounds(cluster, pool, base)
     if pool.disk_size_gib < 50:
         yield Problem(path_join(base, "disk_size_gib"), pool.disk_size_gib,
                       "GPU node images with the NVIDIA stack need at least 50 GiB")
@@ -229,6 +285,29 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
     if cluster.cloud == "aws" and pool.provisioner == "managed":
         yield from _check_autoscaler_tag_keys(pool, base)
     yield from _check_zones(cluster, pool, base)
+
+
+def _check_node_bounds(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:
+    """max_nodes within what the cloud allows one pool: an EKS managed node group, a GKE node pool per zone."""
+    from mlinfra.catalog import regions
+
+    path = path_join(base, "max_nodes")
+    if cluster.cloud == "aws" and pool.provisioner == "managed":
+        limit = regions.EKS_MANAGED_NODE_GROUP_MAX_NODES
+        if pool.max_nodes > limit:
+            yield Problem(path, pool.max_nodes,
+                          f"an EKS managed node group holds at most {limit} nodes (service quota 'Nodes per managed "
+                          f"node group'); split the capacity into several pools of <= {limit} nodes, or use "
+                          "provisioner: karpenter")
+    elif cluster.cloud == "gcp":
+        zones = len(set(pool.zones)) or regions.GKE_DEFAULT_POOL_ZONES
+        limit = regions.GKE_NODES_PER_POOL_ZONE * zones
+        if pool.max_nodes > limit:
+            where = (f"its {zones} zones" if pool.zones
+                     else f"the {zones} zones a pool without `zones` runs in")
+            yield Problem(path, pool.max_nodes,
+                          f"a GKE node pool holds at most {regions.GKE_NODES_PER_POOL_ZONE} nodes per zone, "
+                          f"{limit} in {where}; lower max_nodes to <= {limit}, name more zones, or split the pool")
 
 
 def _check_zones(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Problem]:
@@ -327,9 +406,44 @@ def check_mig_layout(gpu: catalog.GpuModel, profiles: dict[str, int], path: str)
                       f"slices ({starts}; {shares}) and may not overlap")
 
 
+# Geography prefixes of region names that mean the same place on both clouds (`europe-west4` / `eu-west-1`).
+_GEOGRAPHY = {"europe": "eu", "asia": "ap", "australia": "ap", "northamerica": "ca", "southamerica": "sa",
+              "africa": "af"}
+
+
+def _region_suggestions(region: str, names: tuple[str, ...]) -> list[str]:
+    """Regions of `names` near `region`: same geography first (us-central1 -> us-east-1), else by spelling."""
+    geo = region.split("-")[0]
+    geo = _GEOGRAPHY.get(geo, geo)
+    same = [n for n in names if _GEOGRAPHY.get(n.split("-")[0], n.split("-")[0]) == geo
+            and not any(tag in n for tag in ("-gov-", "-iso", "isoe", "eusc"))]
+    return catalog.closest(region, same) or same[:3] or catalog.closest(region, names)
+
+
+def check_region(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """The cluster's region is a region of its cloud (catalog/regions.py); a region of the other cloud says so."""
+    from mlinfra.catalog import regions
+
+    names = regions.REGIONS[cluster.cloud]
+    if cluster.region in names:
+        return
+    label = {"aws": "an AWS", "gcp": "a GCP"}
+    near = _choices(_region_suggestions(cluster.region, names))
+    other = regions.cloud_of_region(cluster.region)
+    if other is not None:
+        yield Problem(path_join(base, "region"), cluster.region,
+                      f"{cluster.region} is {label[other]} region, but the cluster's cloud is {cluster.cloud}: use "
+                      f"{label[cluster.cloud]} region (near it: {near}), or set cloud: {other}")
+        return
+    yield Problem(path_join(base, "region"), cluster.region,
+                  f"not {label[cluster.cloud]} region; closest: {near} "
+                  f"(`mlinfra catalog regions --cloud {cluster.cloud}` lists all {len(names)})")
+
+
 def check(env: EnvironmentSpec) -> Iterator[Problem]:
     """All cluster and pool checks of the environment."""
     yield from check_names(env)
     for i, cluster in enumerate(env.clusters):
+        yield from check_region(cluster, path_join("clusters", i))
         for j, pool in enumerate(cluster.pools):
             yield from check_pool(cluster, pool, path_join("clusters", i, "pools", j))

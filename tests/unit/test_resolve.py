@@ -12,7 +12,8 @@ from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, resolve_cluste
 
 
 def _cluster(cloud, *pools, **cluster):
-    c = {"name": "c", "cloud": cloud, "endpoint": DEPLOYERS, "region": "r", "pools": list(pools), **cluster}
+    region = "us-east-1" if cloud == "aws" else "us-central1"
+    c = {"name": "c", "cloud": cloud, "endpoint": DEPLOYERS, "region": region, "pools": list(pools), **cluster}
     if cloud == "gcp":
         # A region whose zones offer the catalog's GPU machine types (the GKE checks look them up).
         c["project"], c["region"] = "p", "us-central1"
@@ -150,7 +151,7 @@ def test_kueue_flavors_and_quotas_use_the_resolved_resource_names(case, driver, 
 
 def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():
     c = {"name": "c", "cloud": "aws", **EKS_REACHABLE,
-         "region": "r", "gpu_operator": {"time_slicing_on_mig": True},
+         "region": "us-east-1", "gpu_operator": {"time_slicing_on_mig": True},
          "pools": [{"name": "m", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 1,
                     "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 2}},
                     "time_slicing": {"replicas": 2, "rename_by_default": True}}]}
@@ -160,6 +161,6 @@ def test_time_slicing_on_mig_devices_multiplies_each_mig_resource():
 
 def test_mig_layouts_are_bounded_by_slices_not_by_rounded_memory():
     # 2 x 3g.71gb names 142 GB on a 141 GB H200; mig-parted accepts it, and so must the checks.
-    c = {"name": "c", "cloud": "aws", **EKS_REACHABLE, "region": "r",
+    c = {"name": "c", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
          "pools": [{"name": "m", "gpu": "H200-141GB", "max_nodes": 1, "mig": {"profiles": {"3g.71gb": 2}}}]}
     assert load_environment({"environment": "t", "clusters": [c]}).clusters[0].pools[0].mig is not None

@@ -29,14 +29,33 @@ def _show(value: Any) -> str:
 
 
 class SpecError(ValueError):
-    """Raised before any resource is registered when the spec has errors; lists every one of them."""
+    """Raised before any resource is registered when the spec has errors; lists every one of them.
 
-    def __init__(self, problems: list[Problem]):
+    `subject` names what was checked ("the environment spec", "stacks/Pulumi.dev.yaml"). The `mlinfra` command
+    exits with `exit_code` (EXIT_REFUSED) after printing it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem], subject: str = "the environment spec"):
         self.problems = [p for p in problems if p.severity == "error"]
         self.warnings = [p for p in problems if p.severity == "warning"]
-        lines = [f"the environment spec has {len(self.problems)} problem(s):"]
+        self.subject = subject
+        lines = [f"{subject} has {len(self.problems)} problem(s):"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class InputError(SpecError):
+    """Input other than the spec that cannot be used: a stack file that is not YAML, a folder that does not exist,
+    a component argument outside what is allowed. Same shape as SpecError: path, value received, what is allowed.
+
+    `usage=True` marks a command-line mistake (exit code EXIT_USAGE instead of EXIT_REFUSED).
+    """
+
+    def __init__(self, problems: list[Problem], subject: str = "the input", usage: bool = False):
+        super().__init__(problems, subject)
+        self.exit_code = 2 if usage else 1
 
 
 def path_join(*parts: str | int) -> str:

@@ -3,11 +3,16 @@
 import pulumi
 
 from mlinfra.platform import Platform
-from mlinfra.spec import load_environment
+from mlinfra.spec import SpecError, load_environment
 
-spec = load_environment(
-    pulumi.Config("mlinfra").require_object("platform"), on_warning=lambda p: pulumi.log.warn(str(p))
-)
+try:
+    spec = load_environment(
+        pulumi.Config("mlinfra").require_object("platform"), on_warning=lambda p: pulumi.log.warn(str(p))
+    )
+except SpecError as err:
+    # RunError: the Pulumi CLI prints the message (every problem with its path, value and what is allowed)
+    # and no Python traceback; nothing has been registered yet.
+    raise pulumi.RunError(str(err)) from None
 platform = Platform("platform", spec)
 # environment, clusters (kubeconfigs are secrets) and teams: what team stacks read through a StackReference.
 for name, value in platform.outputs.items():

@@ -29,6 +29,15 @@ def _cluster(t: dict) -> str:
 where = info.apply(lambda t: t["clusters"][_cluster(t)])
 queue = where.apply(lambda c: c["queues"][training_class])
 inference_pools = where.apply(lambda c: c["gpu_classes"][inference_class])
+name = f"{team}-serve"
+# Arguments are checked when they are built: build them before registering any workload, so a metric the
+# platform's prometheus-adapter does not serve refuses the stack before the Job and Deployment exist.
+hpa_args = GpuUtilizationHpaArgs(
+    deployment=name,
+    namespace=namespace,
+    max_replicas=config.get_int("inferenceMaxReplicas") or 4,
+    target_utilization_percent=config.get_int("targetGpuUtilization") or 70,
+)
 # `clusters` is a secret output (it carries the kubeconfig), so the kubeconfig stays secret here too.
 kubeconfig = pulumi.Output.all(platform.require_output("clusters"), info).apply(
     lambda args: args[0][_cluster(args[1])]["kubeconfig"]
@@ -53,7 +62,6 @@ job = pulumi.Output.all(namespace, queue).apply(
 )
 register(k8s.batch.v1.Job, f"{team}-train", job)
 
-name = f"{team}-serve"
 deployment = register(
     k8s.apps.v1.Deployment,
     name,
@@ -64,12 +72,7 @@ deployment = register(
 # mlinfra's GPU HPA checks that the platform's prometheus-adapter serves the metric it scales on.
 GpuUtilizationHpa(
     name,
-    GpuUtilizationHpaArgs(
-        deployment=name,
-        namespace=namespace,
-        max_replicas=config.get_int("inferenceMaxReplicas") or 4,
-        target_utilization_percent=config.get_int("targetGpuUtilization") or 70,
-    ),
+    hpa_args,
     pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[deployment]),
 )
 

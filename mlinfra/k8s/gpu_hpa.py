@@ -56,19 +56,32 @@ class GpuUtilizationHpaArgs:
     metric: str = GPU_UTILIZATION_METRIC
     adapter_rules: list[dict[str, Any]] | None = field(default=None)
 
+    def __post_init__(self) -> None:
+        # Checked when the arguments are built, so a program that builds them before registering its workloads
+        # is refused before anything is registered (see the team-stack example).
+        raise_for_metric(self.metric, self.adapter_rules)
+
+
+def raise_for_metric(metric: str, adapter_rules: list[dict[str, Any]] | None = None) -> None:
+    """Raise `InputError` when the prometheus-adapter rules (default: mlinfra's) do not serve `metric`."""
+    from mlinfra.problems import InputError
+
+    rules = adapter_rules if adapter_rules is not None else gpu_adapter_rules()
+    problems = hpa_metric_problems(metric, rules, path="GpuUtilizationHpaArgs.metric")
+    if problems:
+        raise InputError(problems, "GpuUtilizationHpaArgs")
+
 
 class GpuUtilizationHpa(pulumi.ComponentResource):
     """A HorizontalPodAutoscaler on a Deployment, scaled by its pods' GPU utilisation.
 
-    Raises `pulumi.InputPropertyError` before registering anything when `metric` is not served by the
-    adapter rules. Output: `hpa_name`.
+    Raises `mlinfra.problems.InputError` (path, value, the metrics served) when `metric` is not served by the
+    adapter rules: already when `GpuUtilizationHpaArgs` is built, and again here in case the arguments were
+    changed after. Output: `hpa_name`.
     """
 
     def __init__(self, name: str, args: GpuUtilizationHpaArgs, opts: pulumi.ResourceOptions | None = None):
-        rules = args.adapter_rules if args.adapter_rules is not None else gpu_adapter_rules()
-        problems = hpa_metric_problems(args.metric, rules)
-        if problems:
-            raise pulumi.InputPropertyError(problems[0].path, str(problems[0]))
+        raise_for_metric(args.metric, args.adapter_rules)
         super().__init__("mlinfra:gpu_hpa:GpuUtilizationHpa", name, None, opts)
         from pulumi_kubernetes.autoscaling.v2 import HorizontalPodAutoscaler
 

@@ -38,8 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlinfra check", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a render directory (from `mlinfra render`)")
     parser.add_argument("--waivers", type=Path, help="YAML list of {rule, resource, reason} for cloud resources")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--output", choices=["text", "json"], default="text", help="output format (default: text)")
+    parser.add_argument("--json", action="store_const", const="json", dest="output", help="same as --output json")
     args = parser.parse_args(argv)
+    if (args.dir / "REFUSED.md").is_file():
+        print(f"mlinfra check: {args.dir}: the last render of this stack was refused; the folder holds no current "
+              "render (see REFUSED.md)", file=sys.stderr)
+        return 1
     try:
         records = load_records(args.dir)
         waivers = load_waivers_file(args.waivers) if args.waivers else []
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mlinfra check: {err}", file=sys.stderr)
         return 2
     report = evaluate(records, waivers)
-    if args.json:
+    if args.output == "json":
         print(json.dumps({
             "findings": [asdict(f) for f in report.findings],
             "waived": [asdict(f) for f in report.waived],

@@ -603,6 +603,8 @@ def _parser() -> argparse.ArgumentParser:
                              "missing) or removed (HEAD missing). One of the two must exist")
     parser.add_argument("--detailed-exitcode", action="store_true",
                         help="exit 0 when there are no changes, 2 when there are, 1 on error (as terraform plan)")
+    parser.add_argument("--output", choices=["markdown", "json"], default="markdown",
+                        help="output format on stdout (default: markdown; json: the computed diff's fields)")
     return parser
 
 
@@ -626,7 +628,13 @@ def main(argv: list[str] | None = None) -> int:
     text = format_markdown(result, args.title)
     if args.out:
         args.out.write_text(text)
-    print(text, end="")
+    if args.output == "json":
+        import dataclasses
+        import json
+
+        print(json.dumps(dataclasses.asdict(result), indent=1, sort_keys=True, default=str))
+    else:
+        print(text, end="")
     if args.detailed_exitcode:
         return 0 if result.empty else 2
     return 0

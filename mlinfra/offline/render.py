@@ -31,16 +31,47 @@ HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release",)
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The Pulumi project to render: the nearest folder at or above `start` (default: the current
-    directory) that holds `Pulumi.yaml`; failing that, the checkout this module lives in."""
-    here = (start or Path.cwd()).resolve()
+    """The Pulumi project to render.
+
+    With `start` (the `--project` option): that folder, which must exist and hold `Pulumi.yaml`. Without it: the
+    nearest folder at or above the current directory that holds `Pulumi.yaml`. Raises `InputError` (usage)
+    otherwise; never falls back to another project.
+    """
+    from mlinfra.problems import InputError, Problem
+
+    if start is not None:
+        folder = start.expanduser()
+        if not folder.is_dir():
+            raise InputError([Problem("--project", str(start), "no such folder; pass the folder that holds the "
+                                                                "project's Pulumi.yaml")],
+                             "the command line", usage=True)
+        if not (folder / "Pulumi.yaml").is_file():
+            raise InputError([Problem("--project", str(start), "not a Pulumi project: the folder has no "
+                                                                "Pulumi.yaml")], "the command line", usage=True)
+        return folder.resolve()
+    here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        if (folder / "Pulumi.yaml").exists():
+        if (folder / "Pulumi.yaml").is_file():
             return folder
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "Pulumi.yaml").exists():
-            return folder
-    return here
+    raise InputError([Problem("--project", str(here), "not inside a Pulumi project: no Pulumi.yaml here or in a "
+                                                      "parent folder; run from the project or pass --project DIR")],
+                     "the command line", usage=True)
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    """Parse one YAML file; a syntax error becomes an `InputError` naming the file, line and column."""
+    from mlinfra.problems import InputError, Problem
+
+    text = path.read_text()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError([Problem(where, line.strip(), f"{what} that is not valid YAML: {reason}; fix the "
+                                                       "syntax at this line and column")], str(path)) from None
 
 
 def clean(value: Any) -> Any:
@@ -81,18 +112,39 @@ class StackConfig:
         return json.loads(raw) if raw is not None else None
 
 
+def _project_file(root: Path) -> dict[str, Any]:
+    from mlinfra.problems import InputError, Problem
+
+    path = root / "Pulumi.yaml"
+    data = _load_yaml(path, "a Pulumi project file")
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise InputError([Problem(f"{path}:name", data.get("name") if isinstance(data, dict) else data,
+                                  "a Pulumi project file needs `name` (a string)")], str(path))
+    return data
+
+
 def read_stack_config(stack: str, stacks_dir: Path | None = None, project_dir: Path | None = None) -> StackConfig:
     """Read `Pulumi.<stack>.yaml`. `secure:` values cannot be decrypted offline: they become placeholders
-    that the program still receives as secrets."""
+    that the program still receives as secrets.
+
+    Raises `InputError` for a stack that does not exist (usage) or a file that is not a YAML mapping with a
+    `config:` mapping.
+    """
+    from mlinfra.problems import InputError, Problem
+
     root = project_dir or project_root()
-    project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project_file = _project_file(root)
     config_dir = stacks_dir or root / project_file.get("stackConfigDir", ".")
     path = config_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack config {path}; stacks here: {', '.join(known) or 'none'}")
+        raise InputError([Problem("--stack", stack, f"no stack config {path}; stacks here: "
+                                                    f"{', '.join(known) or 'none'}")], "the command line", usage=True)
     project = project_file["name"]
-    raw = (yaml.safe_load(path.read_text()) or {}).get("config", {}) or {}
+    doc = _load_yaml(path, "a stack config file") or {}
+    raw = doc.get("config", {}) if isinstance(doc, dict) else doc
+    if not isinstance(raw, dict):
+        raise InputError([Problem(f"{path}:config", raw, "must be a mapping of config keys to values")], str(path))
     values: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in raw.items():
@@ -109,7 +161,7 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None, project_dir: P
 
 def program_path(root: Path) -> Path:
     """The program file of a Pulumi project: `main` from Pulumi.yaml (a folder means its `__main__.py`)."""
-    main = (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("main", ".")
+    main = _project_file(root).get("main", ".")
     path = root / main
     return path / "__main__.py" if path.is_dir() else path
 
@@ -339,17 +391,80 @@ def build_render(registrations: list[Any]) -> dict[str, Any]:
     return files
 
 
+# Files that make a folder a render (or a refused one) that `mlinfra render` may replace.
+RENDER_MARKERS = ("resources.json", "REFUSED.md")
+
+
+def is_render(path: Path) -> bool:
+    """Whether `path` is a folder `mlinfra render` wrote (and may therefore replace or mark refused)."""
+    return path.is_dir() and any((path / name).is_file() for name in RENDER_MARKERS)
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse to replace a folder that is not a render: `--out .` must never delete a project."""
+    from mlinfra.problems import InputError, Problem
+
+    if out.exists() and not (out.is_dir() and (is_render(out) or not any(out.iterdir()))):
+        raise InputError([Problem("--out", str(out), "exists and is not a render (no resources.json); mlinfra "
+                                                      "replaces only its own renders: choose a new or empty folder")],
+                         "the command line", usage=True)
+
+
 def write_tree(out: Path, files: dict[str, str]) -> None:
-    """Replace `out` with exactly `files`, atomically enough that a failed render leaves the old tree."""
+    """Replace `out` with exactly `files`: written to a temporary folder beside it, then swapped in with renames,
+    so a reader sees the old tree or the new one, never a half-written one."""
+    check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=out.parent))
-    for rel, text in sorted(files.items()):
-        target = tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.render-", dir=out.parent))
+    try:
+        for rel, text in sorted(files.items()):
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "tree")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def mark_refused(out: Path, stack: str, reason: str) -> bool:
+    """Replace an earlier render in `out` with only `REFUSED.md`, so no tool takes it for the current stack.
+
+    Nothing is written where there was no render. Returns whether `out` was marked.
+    """
+    if not is_render(out):
+        return False
+    write_tree(out, {"REFUSED.md": f"# Render of stack `{stack}` refused\n\nThe last `mlinfra render` of this "
+                                   f"stack was refused; this folder holds no render.\n\n```\n{reason}\n```\n"})
+    return True
+
+
+def program_refusal(exc: BaseException) -> Exception | None:
+    """The input error a stack program raised, as the `SpecError` the command reports; None for anything else.
+
+    A program refuses its input with `SpecError` (mlinfra's specs and components), `pulumi.RunError` (also
+    `ConfigMissingError`, `ConfigTypeError`) or `pulumi.InputPropertyError`/`InputPropertiesError`.
+    """
+    import pulumi
+
+    from mlinfra.problems import InputError, Problem, SpecError
+
+    if isinstance(exc, SpecError):
+        return exc
+    if isinstance(exc, pulumi.InputPropertyError):
+        return InputError([Problem(exc.property_path, None, exc.reason)], "the stack program's input")
+    if isinstance(exc, pulumi.InputPropertiesError):
+        problems = [Problem(e["property_path"], None, e["reason"]) for e in exc.errors or []]
+        return InputError(problems or [Problem("<program>", None, exc.message)], "the stack program's input")
+    if isinstance(exc, pulumi.RunError):
+        return InputError([Problem("<program>", None, str(exc))], "the stack program's input")
+    return None
 
 
 def render_stack(stack: str, out: Path | None = None, project_dir: Path | None = None,
@@ -359,8 +474,11 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     `platform_renders` are render directories of the stacks the program references (`StackReference`): each
     reference is answered from the `outputs.json` of the render of that project and stack.
 
-    Raises `SpecError` before running anything when the spec is inconsistent; `StackOutputError` when a
-    reference has no render or the program reads an output the referenced stack does not export.
+    Raises `SpecError` (or its `InputError`) before running anything when the spec or a stack file is
+    inconsistent, and when the program refuses its input (see `program_refusal`). On a refusal or any failure an
+    earlier render in `out` is replaced by a `REFUSED.md` marker, so `validate`, `check` and `diff` fail on it
+    instead of passing a render that no longer matches the stack. `StackOutputError` when a reference has no
+    render or the program reads an output the referenced stack does not export.
     """
     from mlinfra.offline.diff import capacity_json
     from mlinfra.offline.summary import resources_markdown, summary_markdown
@@ -368,23 +486,36 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
     from mlinfra.spec import load_environment
 
     root = project_dir or project_root()
-    config = read_stack_config(stack, project_dir=root)
-    # A platform stack is checked before its program runs; a project without `mlinfra:platform`
-    # (a team stack) is rendered as it is.
-    platform = config.platform()
-    warnings: list[Problem] = []
-    env = load_environment(platform, on_warning=warnings.append) if platform is not None else None
-    referenced = referenced_stack_outputs(list(platform_renders or []))
-    registrations, exported = run_program_with_outputs(program_path(root), config, referenced)
-    files = build_render(registrations)
-    files["outputs.json"] = stack_outputs_json(config.project, config.stack, exported)
-    if env is not None:
-        summary = summary_markdown(env, registrations, warnings)
-    else:
-        summary = resources_markdown(config, registrations)
-    files["summary.md"] = summary
-    if env is not None:
-        files["capacity.json"] = capacity_json(env)
+    if out is not None:
+        check_output_folder(out)
+    try:
+        config = read_stack_config(stack, project_dir=root)
+        # A platform stack is checked before its program runs; a project without `mlinfra:platform`
+        # (a team stack) is rendered as it is.
+        platform = config.platform()
+        warnings: list[Problem] = []
+        env = load_environment(platform, on_warning=warnings.append) if platform is not None else None
+        referenced = referenced_stack_outputs(list(platform_renders or []))
+        try:
+            registrations, exported = run_program_with_outputs(program_path(root), config, referenced)
+        except Exception as exc:
+            refusal = program_refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from None
+        files = build_render(registrations)
+        files["outputs.json"] = stack_outputs_json(config.project, config.stack, exported)
+        if env is not None:
+            summary = summary_markdown(env, registrations, warnings)
+        else:
+            summary = resources_markdown(config, registrations)
+        files["summary.md"] = summary
+        if env is not None:
+            files["capacity.json"] = capacity_json(env)
+    except BaseException as exc:
+        if out is not None and getattr(exc, "exit_code", 1) != 2:
+            mark_refused(out, stack, str(exc) or type(exc).__name__)
+        raise
     if out is not None:
         write_tree(out, files)
     return files, summary
@@ -418,19 +549,24 @@ def render_environment(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry: `mlinfra render --stack NAME [--out DIR]`."""
+    """CLI entry: `mlinfra render --stack NAME [--out DIR] [--project DIR]`.
+
+    Exit codes (`mlinfra --help`): 0 rendered; 1 refused (spec, stack file or program input: every problem is
+    listed, and an earlier render in DIR is marked refused); 2 usage (unknown stack, missing project, an --out
+    folder that is not a render).
+    """
     from mlinfra.problems import SpecError
 
     parser = argparse.ArgumentParser(prog="mlinfra render", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", required=True, help="stack name (reads stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml in the project's "
+                                                       "stackConfigDir)")
     parser.add_argument("--out", type=Path, help="output directory (default: build/<stack> in the project)")
-    parser.add_argument("--project", type=Path, help="Pulumi project folder (default: the one holding the cwd)")
+    parser.add_argument("--project", type=Path, help="Pulumi project folder, holding Pulumi.yaml (default: the "
+                                                     "nearest one at or above the current directory)")
     parser.add_argument("--platform-render", type=Path, action="append", default=[], metavar="DIR",
                         help="render directory of a stack this one references (its outputs.json answers the "
                              "StackReference); repeatable")
     args = parser.parse_args(argv)
-    root = project_root(args.project)
-    out = args.out or root / "build" / args.stack
     # A render is a short batch process: the cyclic garbage Pulumi's runtime leaves (futures, outputs, tasks)
     # goes back with the process. Collecting it costs about a quarter of a large render (0.4 s at 1000
     # resources) and frees nothing the process still needs, so the collector stays off (`run_program` then
@@ -441,17 +577,21 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    out = args.out
     try:
+        root = project_root(args.project)
+        out = args.out or root / "build" / args.stack
         files, summary = render_stack(args.stack, out, project_dir=root, platform_renders=args.platform_render)
     except StackOutputError as err:
         print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
+        if out is not None and (out / "REFUSED.md").is_file():
+            print(f"mlinfra render: marked the earlier render in {out} as refused (REFUSED.md)", file=sys.stderr)
         return 1
     except SpecError as err:
         print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
-        return 1
-    except FileNotFoundError as err:
-        print(f"mlinfra render: {err}", file=sys.stderr)
-        return 2
+        if out is not None and (out / "REFUSED.md").is_file():
+            print(f"mlinfra render: marked the earlier render in {out} as refused (REFUSED.md)", file=sys.stderr)
+        return err.exit_code
     print(summary, end="")
     print(f"\nwrote {len(files)} files to {out}")
     return 0

@@ -63,9 +63,10 @@ class Validator:
         return self._index
 
     def validate_object(self, obj: Any, file: str = "<object>", path_namespace: str | None = None,
-                        allow_kinds: Iterable[str] = ()) -> Report:
+                        allow_kinds: Iterable[str] = (), in_render: bool = True) -> Report:
         """Validate one manifest. `path_namespace` is the namespace folder it was read from (None: `_cluster`
-        or not from a render)."""
+        or not from a render). `in_render=False` (a user's folder of manifests): a namespaced object without
+        `metadata.namespace` is fine, as `kubectl apply -f` puts it in the current namespace."""
         report = Report(objects=1)
         label = object_label(obj, path_namespace)
 
@@ -88,7 +89,8 @@ class Validator:
             namespaced = crd.scope == "Namespaced"
             for parts, message in objmeta.check_metadata(obj.get("metadata"), kind, group, namespaced, True):
                 add(parts, message)
-            self._scope(obj, kind, namespaced, path_namespace, add)
+            if in_render:
+                self._scope(obj, kind, namespaced, path_namespace, add)
             findings = Findings()
             Walker(findings).check(self._node(crd.group, version, kind, crd.versions[version].schema), obj, (),
                                    root=True)
@@ -106,7 +108,8 @@ class Validator:
             namespaced = kind not in CLUSTER_SCOPED
             for parts, message in objmeta.check_metadata(obj.get("metadata"), kind, group, namespaced, False):
                 add(parts, message)
-            self._scope(obj, kind, namespaced, path_namespace, add)
+            if in_render:
+                self._scope(obj, kind, namespaced, path_namespace, add)
             return report
         allowed = set(allow_kinds)
         if kind in allowed or f"{api_version}/{kind}" in allowed or f"{group}/{kind}" in allowed:
@@ -187,33 +190,41 @@ def validate_objects(objs: Iterable[Any], crds_dir: str | Path | None = None, ku
     return report
 
 
-def validate_dir(path: str | Path, crds_dir: str | Path | None = None, kubernetes_version: str = "1.33",
-                 allow_kinds: Iterable[str] = ()) -> Report:
-    """Validate a render directory: `manifests/<cluster>/<namespace|_cluster>/*.yaml` and `helm/<cluster>/*.yaml`.
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")  # what `kubectl apply -f DIR` reads
 
-    FileNotFoundError when `path` or the CRD folder does not exist.
-    """
-    root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"render directory {root} does not exist")
-    validator = validator_for(contracts_dir(crds_dir), kubernetes_version)
-    allow = tuple(allow_kinds)
+
+def _documents(file: Path, shown: str, report: Report) -> list[Any] | None:
+    """The objects of one manifest file: every YAML document (JSON is YAML), `kind: List` expanded as kubectl
+    does. None (and a problem in `report`) when the file is not valid YAML."""
+    try:
+        docs = [d for d in yaml.load_all(file.read_text(), Loader=_LOADER) if d is not None]
+    except yaml.YAMLError as exc:
+        report.objects += 1
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        report.problems.append(Problem(shown, "?/?/?", "$", f"not valid YAML{where}: "
+                                                            f"{getattr(exc, 'problem', None) or exc}"))
+        return None
+    out: list[Any] = []
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            out.extend(doc["items"])
+        else:
+            out.append(doc)
+    return out
+
+
+def _validate_render(root: Path, validator: Validator, allow: tuple[str, ...]) -> Report:
+    """A render: `manifests/<cluster>/<namespace|_cluster>/*.yaml` (the folder names the namespace) and
+    `helm/<cluster>/*.yaml`."""
     report = Report()
     for file in sorted((root / "manifests").rglob("*.y*ml")):
         rel = file.relative_to(root / "manifests").parts
         namespace_dir = rel[1] if len(rel) >= 3 else None
         path_namespace = None if namespace_dir in (None, CLUSTER_DIR) else namespace_dir
         shown = str(root / "manifests" / Path(*rel))
-        try:
-            docs = [d for d in yaml.load_all(file.read_text(), Loader=_LOADER) if d is not None]
-        except yaml.YAMLError as exc:
-            report.objects += 1
-            report.problems.append(Problem(shown, "?/?/?", "$", f"not valid YAML: {exc}"))
-            continue
-        if len(docs) != 1:
-            report.problems.append(Problem(shown, "?/?/?", "$", f"expected exactly one object per file, found "
-                                                               f"{len(docs)}"))
-        for doc in docs:
+        docs = _documents(file, shown, report)
+        for doc in docs or []:
             report.extend(validator.validate_object(doc, shown, path_namespace, allow))
     for file in sorted((root / "helm").rglob("*.y*ml")):
         shown = str(root / "helm" / file.relative_to(root / "helm"))
@@ -227,12 +238,64 @@ def validate_dir(path: str | Path, crds_dir: str | Path | None = None, kubernete
     return report
 
 
+def validate_dir(path: str | Path, crds_dir: str | Path | None = None, kubernetes_version: str = "1.33",
+                 allow_kinds: Iterable[str] = ()) -> Report:
+    """Validate manifests: a render directory (`manifests/...` and `helm/...`, see `_validate_render`), or any
+    folder or file of manifests as `kubectl apply -f` and kubeconform take them (`.yaml`, `.yml`, `.json`, any
+    depth, several documents per file, `kind: List`).
+
+    A render that `mlinfra render` marked refused (`REFUSED.md`) and a folder without a single object are
+    problems, never a pass. FileNotFoundError when `path` or the CRD folder does not exist.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"{root} does not exist")
+    validator = validator_for(contracts_dir(crds_dir), kubernetes_version)
+    allow = tuple(allow_kinds)
+    if root.is_dir() and (root / "REFUSED.md").is_file():
+        report = Report()
+        report.problems.append(Problem(str(root / "REFUSED.md"), "-", "$", "the last render of this stack was "
+                                       "refused: this folder holds no current render (see REFUSED.md)"))
+        return report
+    if root.is_dir() and ((root / "manifests").is_dir() or (root / "helm").is_dir()):
+        report = _validate_render(root, validator, allow)
+    else:
+        report = Report()
+        files = [root] if root.is_file() else sorted(
+            f for f in root.rglob("*") if f.is_file() and f.suffix in MANIFEST_SUFFIXES
+            and not any(part.startswith(".") for part in f.relative_to(root).parts))
+        for file in files:
+            for doc in _documents(file, str(file), report) or []:
+                report.extend(validator.validate_object(doc, str(file), None, allow, in_render=False))
+    if report.objects == 0:
+        report.problems.append(Problem(str(root), "-", "$", "no Kubernetes manifests found (.yaml, .yml or .json "
+                                                            "files with apiVersion and kind)"))
+    return report
+
+
+def report_json(report: Report) -> str:
+    """The report as JSON: `{ok, objects, problems: [{file, object, path, message}], not_checked: [...], ...}`."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps({
+        "ok": report.ok,
+        "objects": report.objects,
+        "problems": [asdict(p) for p in report.problems],
+        "not_checked": [asdict(n) for n in report.not_checked],
+        "cel_rules_evaluated": report.cel_rules_evaluated,
+        "transition_rules_skipped": report.transition_rules_skipped,
+        "free_form": report.free_form,
+    }, indent=1)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlinfra validate",
         description="Validate a render directory offline: built-in kinds against the Kubernetes schemas, custom "
                     "resources against the pinned CRDs (including CEL rules), Helm values against the charts.")
-    parser.add_argument("dir", metavar="DIR", help="render directory (from `mlinfra render`)")
+    parser.add_argument("dir", metavar="DIR", help="a render directory (from `mlinfra render`), or any folder or "
+                                                   "file of Kubernetes manifests (multi-document YAML, JSON)")
     parser.add_argument("--crds", metavar="PATH", default=None,
                         help="folder of the pinned upstream CRDs and chart values (default: $MLINFRA_UPSTREAM, "
                              "else the cache `mlinfra upstream fetch` fills)")
@@ -240,18 +303,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="Kubernetes version of the built-in schemas (default: 1.33)")
     parser.add_argument("--allow-kind", action="append", default=[], metavar="KIND",
                         help="accept objects of KIND (or group/KIND) without a schema; repeatable")
+    parser.add_argument("--output", choices=["text", "json"], default="text", help="output format (default: text)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `mlinfra validate`; 0 when clean, 1 on errors, 2 on usage errors (missing DIR or CRD folder)."""
+    """Run `mlinfra validate`; 0 when clean, 1 on errors (a refused render and a folder without manifests are
+    errors), 2 on usage errors (missing DIR or CRD folder)."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on bad arguments; the caller wants a code
         return int(exc.code or 0)
-    if not Path(args.dir).is_dir():
-        print(f"mlinfra validate: render directory {args.dir} does not exist (run `mlinfra render` first)",
-              file=sys.stderr)
+    if not Path(args.dir).exists():
+        print(f"mlinfra validate: {args.dir} does not exist (run `mlinfra render` first, or name a folder of "
+              "manifests)", file=sys.stderr)
         return 2
     try:
         crds = contracts_dir(args.crds)
@@ -263,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # e.g. a Kubernetes version kubernetes-validate does not ship
         print(f"mlinfra validate: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(report.format())
+    sys.stdout.write(report_json(report) + "\n" if args.output == "json" else report.format())
     return 1 if report.problems else 0
 
 

@@ -43,7 +43,8 @@ def test_catalog_listing(args, expected, capsys):
 
 def test_catalog_unknown_gpu_suggests(capsys):
     assert main(["catalog", "mig", "--gpu", "H100"]) == 2
-    assert "closest: H100-96GB, H100-94GB, H100-80GB" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "--gpu: unknown GPU model; closest: H100-96GB, H100-94GB, H100-80GB" in err and "(got 'H100')" in err
 
 
 def test_catalog_does_not_import_pulumi():
@@ -65,3 +66,90 @@ def test_help_lists_the_upstream_command(capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: mlinfra [--version] COMMAND")
     assert "  upstream   fetch the pinned upstream CRDs" in out
+
+
+def test_help_documents_every_exit_code(capsys):
+    from mlinfra import cli
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for code in (cli.EXIT_OK, cli.EXIT_REFUSED, cli.EXIT_USAGE, cli.EXIT_INTERNAL, cli.EXIT_PIPE_CLOSED):
+        assert f"\n  {code:<3} " in out, code
+    assert len({cli.EXIT_REFUSED, cli.EXIT_USAGE, cli.EXIT_INTERNAL}) == 3
+
+
+@pytest.mark.parametrize(("args", "key", "expected"), [
+    (["catalog", "gpus", "--mig-capable"], "gpu", "A30-24GB"),
+    (["catalog", "mig", "--gpu", "A100-40GB"], "memory_slices", 2),
+    (["catalog", "aws", "--gpu", "L4-24GB"], "instance_type", "g6.xlarge"),
+    (["catalog", "regions", "--cloud", "gcp"], "region", "us-central1"),
+])
+def test_catalog_json_output(args, key, expected, capsys):
+    import json
+
+    assert main([*args, "--output", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert expected in [row[key] for row in data["rows"]]
+
+
+def test_catalog_regions_by_cloud(capsys):
+    assert main(["catalog", "regions", "--cloud", "aws"]) == 0
+    out = capsys.readouterr().out
+    assert "us-east-1" in out and "us-central1" not in out
+
+
+class _ClosedPipe:
+    """A stdout whose reader went away after the first write."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        if self.writes > 1:
+            raise BrokenPipeError(32, "Broken pipe")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.writes > 1:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise ValueError("no descriptor")
+
+
+@pytest.mark.parametrize("args", [["catalog", "mig"], ["catalog", "aws"], ["--help"]])
+def test_a_closed_pipe_ends_quietly(args, monkeypatch, capsys):
+    from mlinfra import cli
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(args) == cli.EXIT_PIPE_CLOSED
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_closed_pipe_in_a_real_pipeline_prints_no_traceback():
+    proc = subprocess.Popen([*MLINFRA, "catalog", "mig"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() in (0, 141)
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_an_unexpected_exception_is_an_internal_error_not_a_refusal(monkeypatch, capsys):
+    from mlinfra import cli
+    from mlinfra.catalog import cli as catalog_cli
+
+    def boom(argv):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(catalog_cli, "main", boom)
+    assert main(["catalog"]) == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error" in err
+
+
+def test_bad_options_are_usage_errors(capsys):
+    assert main(["catalog", "nope"]) == 2
+    assert main(["render"]) == 2  # --stack is required

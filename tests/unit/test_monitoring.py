@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 from spec_assertions import DEPLOYERS, assert_refused
@@ -159,7 +158,9 @@ def test_gpu_utilization_hpa_renders_a_pods_metric_hpa():
 
 
 def test_gpu_utilization_hpa_refuses_a_metric_no_rule_serves():
-    with pytest.raises(pulumi.InputPropertyError) as err:
+    from mlinfra.problems import InputError
+
+    with pytest.raises(InputError) as err:
         _render_hpa(metric="gpu_temperature")
     assert "gpu_temperature" in str(err.value) and "use one of: gpu_memory_used_percent, gpu_utilization" \
         in str(err.value)

@@ -75,22 +75,102 @@ def test_invalid_spec_exits_non_zero_lists_every_problem_and_writes_nothing(tmp_
         render_stack("bad", out, project_dir=project)
 
 
-def test_a_failed_render_keeps_the_previous_tree(tmp_path):
+def test_a_refused_render_marks_the_previous_tree_refused(tmp_path):
     out = tmp_path / "out"
     render_stack("dev", out)
-    before = _tree(out)
+    assert (out / "resources.json").is_file()
     dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["mlinfra:platform"]
     dev["clusters"][0]["pools"][0]["max_nodes"] = 0
     with pytest.raises(SpecError):
         render_stack("bad", out, project_dir=_project_with(tmp_path, dev))
-    assert _tree(out) == before
+    # Nothing that looks like a render is left: validate, check and diff all fail on the folder.
+    assert sorted(p.name for p in out.iterdir()) == ["REFUSED.md"]
+    assert "max_nodes" in (out / "REFUSED.md").read_text()
+    for command in (["validate", str(out)], ["check", str(out)]):
+        result = subprocess.run([*MLINFRA, *command], capture_output=True, text=True, check=False)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "refused" in result.stdout + result.stderr
+
+
+def test_a_render_replaces_the_tree_and_leaves_no_temporary_folders(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "resources.json").write_text("[]")
+    (out / "stale.yaml").write_text("x: 1")
+    render_stack("dev", out)
+    assert not (out / "stale.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("content", [
+    None,                      # a file
+    "folder",                  # a folder with something that is not a render
+])
+def test_an_out_folder_that_is_not_a_render_is_never_replaced(tmp_path, content):
+    out = tmp_path / "mine"
+    if content is None:
+        out.write_text("keep me")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("keep me")
+    result = subprocess.run([*MLINFRA, "render", "--stack", "dev", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "--out: exists and is not a render" in result.stderr and "Traceback" not in result.stderr
+    assert (out if content is None else out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_project_folder_that_does_not_exist_is_an_error_not_another_project(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([*MLINFRA, "render", "--stack", "dev", "--project", str(tmp_path / "nope"),
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "--project: no such folder" in result.stderr and str(tmp_path / "nope") in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("layout", ["empty folder", "folder without Pulumi.yaml"])
+def test_render_outside_a_pulumi_project_is_a_clear_error(tmp_path, layout):
+    here = tmp_path / "work"
+    here.mkdir()
+    if layout != "empty folder":
+        (here / "stacks").mkdir()
+        (here / "stacks" / "Pulumi.dev.yaml").write_text("config: {}\n")
+    result = subprocess.run([*MLINFRA, "render", "--stack", "dev"], cwd=here, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2
+    assert "not inside a Pulumi project" in result.stderr and "Traceback" not in result.stderr
+    assert list(here.rglob("resources.json")) == []
+
+
+INVALID_STACK_FILES = [
+    ("unclosed flow list", "config:\n  mlinfra:platform:\n    clusters: [\n  - name: x\n", ":4:"),
+    ("tab indentation", "config:\n\tmlinfra:platform: {}\n", ":2:"),
+    ("mapping in a scalar", "config:\n  mlinfra:platform: environment: dev\n", ":2:"),
+    ("duplicate anchor alias", "config:\n  a: *nothing\n", ":2:"),
+    ("config is a list", "config:\n  - mlinfra:platform\n", ":config"),
+    ("file is a list", "- config\n", ":config"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "where"), INVALID_STACK_FILES, ids=[c[0] for c in INVALID_STACK_FILES])
+def test_a_stack_file_that_is_not_valid_yaml_is_refused_cleanly(tmp_path, case, text, where):
+    project = _project_with(tmp_path, {})
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(text)
+    result = subprocess.run([*MLINFRA, "render", "--stack", "bad", "--project", str(project),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"Pulumi.bad.yaml{where}" in result.stderr.replace("Pulumi.bad.yaml has", "")
+    assert "(got " in result.stderr
 
 
 def test_unknown_stack_is_a_usage_error(tmp_path):
     result = subprocess.run([*MLINFRA, "render", "--stack", "nope", "--out", str(tmp_path / "o")],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 2
-    assert "no stack config" in result.stderr and "dev" in result.stderr
+    assert "--stack: no stack config" in result.stderr and "dev" in result.stderr and "(got 'nope')" in \
+        result.stderr
 
 
 def test_render_environment_renders_a_spec_dict_in_process():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.catalog import regions
 from mlinfra.spec import SpecError, load_environment
@@ -10,9 +11,8 @@ from mlinfra.spec import SpecError, load_environment
 
 def env(cloud: str, region: str, **pool: object) -> dict:
     base = {"name": "p", "gpu": "L4-24GB", "max_nodes": 2, **pool}
-    cluster = {"name": "c", "cloud": cloud, "region": region, "pools": [base]}
-    if cloud == "gcp":
-        cluster["project"] = "proj"
+    cluster = {"name": "c", "cloud": cloud, "region": region, "pools": [base],
+               **(EKS_REACHABLE if cloud == "aws" else {"endpoint": DEPLOYERS, "project": "proj"})}
     return {"environment": "t", "clusters": [cluster]}
 
 

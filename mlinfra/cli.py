@@ -32,8 +32,8 @@ EXIT_CODES = f"""exit codes:
   {EXIT_REFUSED:<3} the input was checked and refused: spec, stack file or program input problems (render), schema
       problems (validate), open findings or bad waivers (check); each problem is printed with its path, the
       value received and what is allowed
-  {EXIT_USAGE:<3} usage: unknown command or option, a file or folder that does not exist or is not what the command
-      needs (no Pulumi.yaml, not a render, unknown stack)
+  {EXIT_USAGE:<3} usage: unknown command or option, a file or folder that does not exist, cannot be written or is
+      not what the command needs (no Pulumi.yaml, not a render, unknown stack)
   {EXIT_INTERNAL:<3} internal error: a bug in mlinfra or an unexpected failure of the stack program (a traceback is
       printed; please report it)
   {EXIT_INTERRUPTED:<3} interrupted (Ctrl-C)
@@ -77,6 +77,10 @@ def run_command(command: str, argv: list[str]) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE_CLOSED
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as err:
+        # A path the command was given (or writes to) that cannot be used: the user's to fix, not a bug.
+        print(f"mlinfra {command}: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"mlinfra {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

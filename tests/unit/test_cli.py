@@ -153,3 +153,17 @@ def test_an_unexpected_exception_is_an_internal_error_not_a_refusal(monkeypatch,
 def test_bad_options_are_usage_errors(capsys):
     assert main(["catalog", "nope"]) == 2
     assert main(["render"]) == 2  # --stack is required
+
+
+@pytest.mark.parametrize("exc", [PermissionError(13, "Permission denied", "/read-only/out"),
+                                 FileNotFoundError(2, "No such file or directory", "/nope/waivers.yaml")])
+def test_an_unusable_path_is_a_usage_error_not_a_traceback(exc, monkeypatch, capsys):
+    from mlinfra.catalog import cli as catalog_cli
+
+    def fail(argv):
+        raise exc
+
+    monkeypatch.setattr(catalog_cli, "main", fail)
+    assert main(["catalog"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and exc.filename in err and exc.strerror in err

@@ -499,7 +499,9 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
         try:
             registrations, exported = run_program_with_outputs(program_path(root), config, referenced)
         except Exception as exc:
-            refusal = program_refusal(exc)
+            # The program's own refusal comes first, also when unanswered references were reported with it.
+            cause = exc.__cause__ if isinstance(exc, StackOutputError) else None
+            refusal = program_refusal(exc) or (program_refusal(cause) if cause is not None else None)
             if refusal is None:
                 raise
             raise refusal from None

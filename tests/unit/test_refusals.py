@@ -60,9 +60,12 @@ def test_the_team_stack_refuses_a_bad_metric_cleanly_with_nothing_rendered(tmp_p
     main = project / "__main__.py"
     main.write_text(main.read_text().replace("target_utilization_percent=config.get_int",
                                              'metric="gpu_temp",\n    target_utilization_percent=config.get_int'))
+    platform = tmp_path / "platform"
+    assert subprocess.run([*MLINFRA, "render", "--stack", "dev", "--out", str(platform)], cwd=ROOT,
+                          capture_output=True, check=False).returncode == 0
     out = tmp_path / "out"
-    result = subprocess.run([*MLINFRA, "render", "--stack", "dev", "--project", str(project), "--out", str(out)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run([*MLINFRA, "render", "--stack", "dev", "--project", str(project), "--out", str(out),
+                             "--platform-render", str(platform)], capture_output=True, text=True, check=False)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert "GpuUtilizationHpaArgs.metric: is not served" in result.stderr and "(got 'gpu_temp')" in result.stderr

@@ -114,7 +114,7 @@ def test_gpu_names_of_a_cloud_suggest_the_catalog_model(gpu, cloud, words):
     ({"gpu": "H100-80GB", "instance_types": ["p5.96xlarge"]}, "aws", ["types with H100-80GB", "p5.48xlarge"],
      ["g6."]),
     ({"gpu": "L4-24GB", "gpus_per_node": 4, "instance_types": ["g6.12xlarg"]}, "aws", ["g6.12xlarge"], ["p5"]),
-    ({"gpu": "H100-80GB", "machine_type": "n1-standard-8"}, "gcp", ["types with H100-80GB", "a3-"], ["g2-"]),
+    ({"gpu": "H100-80GB", "machine_type": "n2-standard-8"}, "gcp", ["types with H100-80GB", "a3-"], ["g2-"]),
     ({"gpu": "L4-24GB", "machine_type": "g2-standard-7"}, "gcp", ["g2-standard-8"], ["a3-", "a2-"]),
 ])
 def test_type_suggestions_carry_the_pools_gpu(pool, cloud, words, not_words):

@@ -62,6 +62,55 @@ def check_sharing_on_mig(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
             )
 
 
+def check_mps_under_mixed_strategy(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """No MPS pool in a cluster whose MIG strategy is `mixed`.
+
+    The device plugin refuses to start with MPS under `--mig-strategy=mixed` (k8s-device-plugin v0.20.0
+    cmd/nvidia-device-plugin/main.go). A per-config `flags.migStrategy` cannot avoid it: the GPU operator
+    sets MIG_STRATEGY to the cluster's strategy on every device-plugin container (gpu-operator v26.7.0
+    controllers/object_controls.go `applyMIGConfiguration`), and the plugin lets the environment override its
+    config file (k8s-device-plugin v0.20.0 api/config/v1/config.go `NewConfig`). GKE-native clusters use
+    GKE's plugin and the single strategy, so they are not concerned.
+    """
+    if gke_native(cluster) or cluster_mig_strategy(cluster) != "mixed":
+        return
+    mixed = next(p.name for p in cluster.pools if p.mig is not None and len(p.mig.profiles) > 1)
+    for j, pool in enumerate(cluster.pools):
+        if pool.mps is not None:
+            yield Problem(
+                path_join(base, "pools", j, "mps"), {"replicas": pool.mps.replicas},
+                f"pool {pool.name} shares GPUs with MPS, but the cluster's MIG strategy is `mixed` (pool {mixed} "
+                "puts several MIG profiles on one GPU) and the device plugin refuses MPS under the mixed "
+                "strategy, which the GPU operator gives every node of the cluster. Use `time_slicing` on this "
+                "pool, give each MIG pool of the cluster one profile per GPU (the `single` strategy), or move "
+                "the MPS pool to another cluster",
+            )
+
+
+def check_bottlerocket_sharing(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """No GPU sharing or MIG on Bottlerocket pools, whose own device plugin mlinfra does not configure.
+
+    Bottlerocket's NVIDIA variants run their own device plugin (bottlerocket-os/bottlerocket#1916), so the
+    operator's device plugin and MIG manager are switched off on those nodes (`resolve.BOTTLEROCKET_LABELS`),
+    and the operator's time-slicing, MPS and MIG configs would never reach them: the pool would advertise
+    whole GPUs while its queues count shares or slices.
+    """
+    if cluster.cloud != "aws":
+        return
+    for j, pool in enumerate(cluster.pools):
+        if pool.ami_family != "bottlerocket":
+            continue
+        for key in ("mig", "time_slicing", "mps"):
+            if getattr(pool, key) is not None:
+                yield Problem(
+                    path_join(base, "pools", j, key), getattr(pool, key).model_dump(),
+                    f"pool {pool.name} runs Bottlerocket, whose NVIDIA variant brings its own device plugin; "
+                    "the GPU operator's device plugin and MIG manager stay off on its nodes, so `" + key + "` "
+                    "would never be applied. Use `ami_family: al2023` for a pool with MIG or shared GPUs, or "
+                    f"remove `{key}`",
+                )
+
+
 def check_driver_ownership(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
     """`driver: operator` only with the operator installed, and where the node image brings no driver."""
     if cluster.gpu_operator.driver != "operator":
@@ -116,8 +165,10 @@ def check(env: EnvironmentSpec) -> Iterator[Problem]:
     for i, cluster in enumerate(env.clusters):
         base = path_join("clusters", i)
         yield from check_sharing_on_mig(cluster, base)
+        yield from check_bottlerocket_sharing(cluster, base)
         yield from check_driver_ownership(cluster, base)
         if not cluster.gpu_operator.enabled:
             continue
         yield from check_mig_strategy(cluster, base)
+        yield from check_mps_under_mixed_strategy(cluster, base)
         yield from check_layouts(cluster, base)

@@ -32,6 +32,9 @@ GKE_TOOLKIT_ENV = [{"name": "RUNTIME_CONFIG_SOURCE", "value": "file"}]
 # `uid` (default) and `device-name`; Google's own DaemonSet, GoogleCloudPlatform/prometheus-engine
 # examples/nvidia-dcgm/exporter.yaml, sets `device-name`).
 DCGM_GPU_ID_TYPE_ENV = {"name": "DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE", "value": "device-name"}
+# On cloud instances mig-manager must reboot the node to apply a MIG mode change (NVIDIA GPU operator docs,
+# "GPU Operator with MIG": in a CSP environment set migManager.env WITH_REBOOT=true; ai-on-eks sets it).
+MIG_MANAGER_ENV = [{"name": "WITH_REBOOT", "value": "true"}]
 CONTROL_PLANE_TOLERATION = {
     "key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule",
 }
@@ -126,6 +129,10 @@ def device_plugin_configs(pools: Iterable[ResolvedPool], strategy: MigStrategy) 
     a config name share the config; under the mixed strategy its resources are the union of their MIG
     resources, since the plugin only applies the entries whose resource exists on the node.
     """
+    pools = list(pools)
+    if strategy == "mixed" and any(p.spec.mps is not None for p in pools):
+        # checks/gpu_operator.py refuses this spec; the plugin would not start.
+        raise ValueError("the device plugin refuses MPS under the mixed MIG strategy")
     flags = {"migStrategy": strategy}
     configs: dict[str, dict[str, Any]] = {DEVICE_PLUGIN_DEFAULT: {"version": "v1", "flags": dict(flags)}}
     resources: dict[str, set[str]] = {}
@@ -222,6 +229,7 @@ def helm_values(cluster: ClusterSpec, pools: list[ResolvedPool], strategy: MigSt
     values["migManager"] = {"enabled": mig}
     if mig:
         values["migManager"]["config"] = {"name": MIG_CONFIG_MAP, "default": MIG_DISABLED, "create": False}
+        values["migManager"]["env"] = [dict(e) for e in MIG_MANAGER_ENV]
     if not runs_device_plugin(cluster):
         # GKE's device plugin advertises the GPUs; GFD, DCGM and the validator still run.
         values["devicePlugin"] = {"enabled": False}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -14,7 +14,7 @@ from mlinfra.k8s.helm import release_source_args
 from mlinfra.k8s.monitoring_rules import exported_dcgm_metrics, prometheus_rule, rule_groups
 from mlinfra.k8s.prometheus_adapter import adapter_values, gpu_adapter_rules
 from mlinfra.spec.monitoring import MonitoringSpec
-from mlinfra.spec.resolve import LABEL_GPU_MODEL, LABEL_POOL
+from mlinfra.spec.resolve import GPU_RESOURCE, LABEL_GPU_MODEL, LABEL_POOL
 
 if TYPE_CHECKING:
     from mlinfra.context import ClusterContext
@@ -30,6 +30,25 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"
 PROMETHEUS_PORT = 9090
 # Share of the volume Prometheus may fill before dropping old blocks; the rest absorbs the WAL and compaction.
 RETENTION_SIZE_SHARE = 0.85
+
+
+# Control-plane components EKS and GKE run outside the cluster: nothing in it serves their metrics, so a
+# ServiceMonitor for them never gets a target and their "down" alerts fire forever
+# (prometheus-operator/prometheus-operator#2461 "components that can't be scraped on EKS";
+# aws/containers-roadmap#1298; prometheus-community/helm-charts#3368, #4106; kube-prometheus#298).
+# kube-proxy serves its metrics on 127.0.0.1:10249 only (the default `metricsBindAddress`, kept by EKS:
+# prometheus-community/helm-charts#977, terraform-aws-eks#731), out of Prometheus' reach as well.
+HIDDEN_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+# The chart's default rule groups for those components (kube-prometheus-stack 88.5.3 `defaultRules.rules`).
+HIDDEN_COMPONENT_RULES = ("etcd", "kubeControllerManager", "kubeProxy", "kubeSchedulerAlerting",
+                          "kubeSchedulerRecording")
+
+
+def managed_control_plane_values() -> dict[str, Any]:
+    """Values that stop scraping and alerting on the control-plane components EKS and GKE hide."""
+    values: dict[str, Any] = {component: {"enabled": False} for component in HIDDEN_COMPONENTS}
+    values["defaultRules"] = {"rules": {group: False for group in HIDDEN_COMPONENT_RULES}}
+    return values
 
 
 def stack_fullname(release: str, chart: str = "kube-prometheus-stack", fullname_override: str = "") -> str:
@@ -104,6 +123,7 @@ def stack_values(spec: MonitoringSpec, environment: str, cluster: str) -> dict[s
     if spec.grafana_storage_gib:
         grafana["persistence"] = {"enabled": True, "size": f"{spec.grafana_storage_gib}Gi"}
     return {
+        **managed_control_plane_values(),
         "prometheus": {"prometheusSpec": prometheus_spec},
         "prometheusOperator": {"tls": {"internalPort": OPERATOR_WEBHOOK_PORT}},
         "grafana": grafana,
@@ -128,14 +148,18 @@ class MonitoringArgs:
     """Inputs of the Monitoring component.
 
     `spec`: the environment's monitoring section. `environment`, `cluster`: external labels on every series.
-    `kueue`: add the Kueue queueing alerts. `stack_pin` / `adapter_pin`: chart escape hatches (default: the
-    pins in `mlinfra.catalog.versions`).
+    `kueue`: add the Kueue queueing alerts. `mig`: the cluster has MIG pools (utilisation from
+    DCGM_FI_PROF_GR_ENGINE_ACTIVE). `gpu_resources`: the extended resources its GPU nodes advertise (default
+    `nvidia.com/gpu`). `stack_pin` / `adapter_pin`: chart escape hatches (default: the pins in
+    `mlinfra.catalog.versions`).
     """
 
     spec: MonitoringSpec
     environment: str
     cluster: str
     kueue: bool = False
+    mig: bool = False
+    gpu_resources: list[str] = field(default_factory=lambda: [GPU_RESOURCE])
     stack_pin: ChartPin | None = None
     adapter_pin: ChartPin | None = None
 
@@ -178,9 +202,8 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin_secret]),
         )
         after_stack = pulumi.ResourceOptions(parent=self, depends_on=[self.stack])
-        rule = prometheus_rule(
-            "mlinfra-gpu-alerts", NAMESPACE, rule_groups(args.spec.alerts, exported_dcgm_metrics(), args.kueue)
-        )
+        groups = rule_groups(args.spec.alerts, exported_dcgm_metrics(), args.kueue, args.mig, args.gpu_resources)
+        rule = prometheus_rule("mlinfra-gpu-alerts", NAMESPACE, groups)
         k8s.apiextensions.CustomResource(
             f"{name}-gpu-alerts",
             api_version=rule["apiVersion"],
@@ -200,7 +223,7 @@ class Monitoring(pulumi.ComponentResource):
                 **_release_args(
                     adapter_pin,
                     ADAPTER_RELEASE,
-                    adapter_values(prometheus_service_url(), PROMETHEUS_PORT, gpu_adapter_rules()),
+                    adapter_values(prometheus_service_url(), PROMETHEUS_PORT, gpu_adapter_rules(args.mig)),
                 ),
                 opts=after_stack,
             )
@@ -225,6 +248,8 @@ def addon(ctx: ClusterContext) -> pulumi.ComponentResource | None:
     if not spec.enabled:
         return None
     args = MonitoringArgs(
-        spec=spec, environment=ctx.env.environment, cluster=ctx.name, kueue=ctx.cluster.scheduler == "kueue"
+        spec=spec, environment=ctx.env.environment, cluster=ctx.name, kueue=ctx.cluster.scheduler == "kueue",
+        mig=any(p.spec.mig is not None for p in ctx.pools),
+        gpu_resources=sorted({r for p in ctx.pools for r in p.resources_per_node()}) or [GPU_RESOURCE],
     )
     return Monitoring(f"{ctx.name}-monitoring", args, ctx.child_opts())

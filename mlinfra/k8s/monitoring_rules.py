@@ -14,8 +14,35 @@ DCGM_JOB = "nvidia-dcgm-exporter"
 # `namespace`/`pod`/`container` clash with the target's own and Prometheus stores them as `exported_*`.
 DCGM_NAMESPACE_LABEL = "exported_namespace"
 DCGM_POD_LABEL = "exported_pod"
-# kube-state-metrics reports a node's extended resources with `/` and `.` turned into `_`.
+# kube-state-metrics reports a node's extended resources with every character outside [a-zA-Z0-9_] turned
+# into `_` (kube-state-metrics pkg/util `SanitizeLabelName`): nvidia.com/mig-1g.10gb -> nvidia_com_mig_1g_10gb.
 KSM_GPU_RESOURCE = "nvidia_com_gpu"
+_KSM_INVALID = re.compile(r"[^a-zA-Z0-9_]")
+
+# GPU utilisation in percent. DCGM_FI_DEV_GPU_UTIL is not reported for MIG devices (it reads 0 or is missing);
+# NVIDIA's maintainers answer with DCGM_FI_PROF_GR_ENGINE_ACTIVE, a 0-1 ratio reported per MIG device and for
+# whole GPUs alike (NVIDIA/dcgm-exporter#216, #430; NVIDIA/DCGM#80). A cluster with any MIG pool uses it for
+# every GPU, so one alert and one adapter metric cover both kinds of node.
+UTILIZATION_FIELDS = {False: ("DCGM_FI_DEV_GPU_UTIL", ""), True: ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", " * 100")}
+
+
+def utilization_percent(selector: str, mig: bool) -> str:
+    """PromQL for GPU utilisation in percent of the series matching `selector` (`{...}` or empty)."""
+    field, scale = UTILIZATION_FIELDS[mig]
+    return f"{field}{selector}{scale}"
+
+
+def ksm_resource(resource: str) -> str:
+    """An extended resource's name as kube-state-metrics labels it (`resource="..."`)."""
+    return _KSM_INVALID.sub("_", resource)
+
+
+def gpu_capacity_selector(gpu_resources: Iterable[str]) -> str:
+    """The `resource` matcher of kube_node_status_capacity for every GPU resource the cluster advertises."""
+    names = sorted({ksm_resource(r) for r in gpu_resources})
+    if len(names) == 1:
+        return f'resource="{names[0]}"'
+    return f'resource=~"{"|".join(names)}"'
 
 # XIDs that mean the GPU (not the program) is broken and the node needs draining: double-bit ECC (48),
 # row-remap events (63, 64), NVLink (74), fallen off the bus (79), high single-bit ECC rate (92),
@@ -73,11 +100,19 @@ def _throttle_expr(kind: str, exported: frozenset[str], percent: float) -> str |
     return None
 
 
-def gpu_alert_rules(alerts: AlertsSpec, exported: frozenset[str]) -> list[dict[str, Any]]:
+def gpu_alert_rules(
+    alerts: AlertsSpec, exported: frozenset[str], mig: bool = False, gpu_resources: Iterable[str] = ("nvidia.com/gpu",)
+) -> list[dict[str, Any]]:
     """The GPU health and usage alerts. Only fields in `exported` are used; an alert whose field the exporter
-    does not export is left out (the contract tests require the project's exporter config to cover all)."""
+    does not export is left out (the contract tests require the project's exporter config to cover all).
+
+    `mig`: the cluster has MIG pools, so utilisation comes from DCGM_FI_PROF_GR_ENGINE_ACTIVE
+    (`utilization_percent`). `gpu_resources`: every extended resource the cluster's GPU nodes advertise
+    (`nvidia.com/gpu`, `nvidia.com/mig-<profile>`, `nvidia.com/gpu.shared`...), which DcgmExporterDown keys on.
+    """
     gpu = "GPU {{ $labels.gpu }} on {{ $labels.Hostname }}"
     pod = DCGM_POD_LABEL
+    held = f'{{{DCGM_POD_LABEL}!=""}}'  # series of GPUs a pod holds
     # The XID field holds the last error's code; one comparison per code keeps the value (the code) intact.
     critical_xid = " or ".join(f"max_over_time(DCGM_FI_DEV_XID_ERRORS[5m]) == {x}" for x in CRITICAL_XIDS)
     rules = [
@@ -135,7 +170,7 @@ def gpu_alert_rules(alerts: AlertsSpec, exported: frozenset[str]) -> list[dict[s
         ),
         _alert(
             "GpuAllocatedIdle",
-            f'DCGM_FI_DEV_GPU_UTIL{{{DCGM_POD_LABEL}!=""}} < {_num(alerts.gpu_idle_percent)}',
+            f"{utilization_percent(held, mig)} < {_num(alerts.gpu_idle_percent)}",
             alerts.gpu_idle_for, "info",
             f"{gpu} is allocated but idle",
             f"Pod {{{{ $labels.{DCGM_NAMESPACE_LABEL} }}}}/{{{{ $labels.{pod} }}}} holds {gpu} below "
@@ -143,7 +178,7 @@ def gpu_alert_rules(alerts: AlertsSpec, exported: frozenset[str]) -> list[dict[s
         ),
         _alert(
             "DcgmExporterDown",
-            f'sum(kube_node_status_capacity{{resource="{KSM_GPU_RESOURCE}"}}) > 0 '
+            f"sum(kube_node_status_capacity{{{gpu_capacity_selector(gpu_resources)}}}) > 0 "
             f'unless on() (sum(up{{job="{DCGM_JOB}"}} == 1) > 0)',
             "10m", "critical",
             "No DCGM exporter is reporting GPU metrics",
@@ -183,9 +218,13 @@ def kueue_alert_rules(alerts: AlertsSpec) -> list[dict[str, Any]]:
     ]
 
 
-def rule_groups(alerts: AlertsSpec, exported: frozenset[str], kueue: bool) -> list[dict[str, Any]]:
-    """The rule groups of one cluster (the `spec.groups` of its PrometheusRule)."""
-    groups = [{"name": "mlinfra-gpu", "rules": gpu_alert_rules(alerts, exported)}]
+def rule_groups(
+    alerts: AlertsSpec, exported: frozenset[str], kueue: bool, mig: bool = False,
+    gpu_resources: Iterable[str] = ("nvidia.com/gpu",),
+) -> list[dict[str, Any]]:
+    """The rule groups of one cluster (the `spec.groups` of its PrometheusRule); `mig` and `gpu_resources`
+    as in `gpu_alert_rules`."""
+    groups = [{"name": "mlinfra-gpu", "rules": gpu_alert_rules(alerts, exported, mig, gpu_resources)}]
     if kueue:
         groups.append({"name": "mlinfra-kueue", "rules": kueue_alert_rules(alerts)})
     return groups

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mlinfra.k8s.monitoring_rules import DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL
+from mlinfra.k8s.monitoring_rules import DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL, UTILIZATION_FIELDS
 
 # Names on the custom metrics API (`pods/<name>`), what an HPA's Pods metric refers to.
 GPU_UTILIZATION_METRIC = "gpu_utilization"
@@ -22,17 +22,20 @@ _POD_RESOURCES = {
 _POD_SERIES = f'{{{DCGM_NAMESPACE_LABEL}!="",{DCGM_POD_LABEL}!=""}}'
 
 
-def gpu_adapter_rules() -> list[dict[str, Any]]:
+def gpu_adapter_rules(mig: bool = False) -> list[dict[str, Any]]:
     """Adapter rules exposing a pod's GPU utilisation and memory use (%), averaged over the GPUs it holds.
 
-    The pod and namespace come from the exporter's pod mapping, so only GPUs held by a pod count.
+    The pod and namespace come from the exporter's pod mapping, so only GPUs held by a pod count. `mig`: the
+    cluster has MIG pools, so utilisation is DCGM_FI_PROF_GR_ENGINE_ACTIVE in percent, which MIG devices
+    report (see `monitoring_rules.UTILIZATION_FIELDS`); the served name stays `gpu_utilization` either way.
     """
+    field, scale = UTILIZATION_FIELDS[mig]
     return [
         {
-            "seriesQuery": f"DCGM_FI_DEV_GPU_UTIL{_POD_SERIES}",
+            "seriesQuery": f"{field}{_POD_SERIES}",
             "resources": _POD_RESOURCES,
-            "name": {"matches": "^DCGM_FI_DEV_GPU_UTIL$", "as": GPU_UTILIZATION_METRIC},
-            "metricsQuery": "avg by (<<.GroupBy>>) (avg_over_time(<<.Series>>{<<.LabelMatchers>>}[2m]))",
+            "name": {"matches": f"^{field}$", "as": GPU_UTILIZATION_METRIC},
+            "metricsQuery": f"avg by (<<.GroupBy>>) (avg_over_time(<<.Series>>{{<<.LabelMatchers>>}}[2m])){scale}",
         },
         {
             "seriesQuery": f"DCGM_FI_DEV_FB_USED{_POD_SERIES}",

@@ -25,6 +25,15 @@ GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"
 GPU_RESOURCE = "nvidia.com/gpu"
 SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
 
+# Bottlerocket's NVIDIA variants run their own device plugin (bottlerocket-os/bottlerocket#1916; its EKS
+# quickstart asks to keep other device-plugin DaemonSets off those nodes). The GPU operator skips an operand on
+# a node labelled `nvidia.com/gpu.deploy.<operand>=false` and never overwrites a label already set
+# (gpu-operator v26.7.0 controllers/state_manager.go, `addGPUStateLabels`, `migManagerLabelKey`).
+BOTTLEROCKET_LABELS = {
+    "nvidia.com/gpu.deploy.device-plugin": "false",
+    "nvidia.com/gpu.deploy.mig-manager": "false",
+}
+
 MigStrategy = Literal["none", "single", "mixed"]
 
 
@@ -234,6 +243,9 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
         if dp_config:
             labels[LABEL_DEVICE_PLUGIN_CONFIG] = dp_config
     labels.update(pool.labels)
+    if cluster.cloud == "aws" and pool.ami_family == "bottlerocket":
+        # After the user's labels: two device plugins on one node would both advertise its GPUs.
+        labels.update(BOTTLEROCKET_LABELS)
     taints = (dict(GPU_TAINT), *({"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints))
     return ResolvedPool(
         cluster=cluster.name,

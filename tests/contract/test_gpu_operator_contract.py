@@ -24,8 +24,11 @@ AWS_POOLS = [
     {"name": "h200-1g", "gpu": "H200-141GB", "max_nodes": 1, "mig": {"profiles": {"1g.18gb": 7}}},
     {"name": "l4-ts", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"replicas": 4, "rename_by_default": True},
      "taints": [{"key": "team", "value": "vision"}]},
-    {"name": "l40s-mps", "gpu": "L40S-48GB", "max_nodes": 2, "mps": {"replicas": 8}, "ami_family": "bottlerocket"},
+    # Bottlerocket runs its own device plugin: no sharing or MIG there.
+    {"name": "l40s-br", "gpu": "L40S-48GB", "max_nodes": 2, "ami_family": "bottlerocket"},
 ]
+# MPS needs a cluster whose MIG strategy is not `mixed` (the device plugin refuses MPS under it).
+AWS_MPS = [AWS_POOLS[0], {"name": "l40s-mps", "gpu": "L40S-48GB", "max_nodes": 2, "mps": {"replicas": 8}}]
 GCP_POOLS = [
     {"name": "h100-gke", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}},
     {"name": "l4-gke-ts", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"replicas": 4}},
@@ -40,6 +43,9 @@ ENVS = {
         {"name": "eks", "cloud": "aws", **EKS_REACHABLE,
          "region": "us-east-1", "network": NETWORK, "pools": AWS_POOLS,
          "gpu_operator": {"time_slicing_on_mig": True}}]},
+    "eks-mps": {"environment": "c", "clusters": [
+        {"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1", "network": NETWORK,
+         "pools": AWS_MPS}]},
     "eks-operator-driver": {"environment": "c", "clusters": [
         {"name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1", "network": NETWORK,
          "pools": [*AWS_POOLS[:2], AWS_POOLS[4]],
@@ -49,7 +55,7 @@ ENVS = {
          "region": "us-central1", "project": "p", "pools": GCP_POOLS}]},
     "gke-operator-driver": {"environment": "c", "clusters": [
         {"name": "gke", "cloud": "gcp", "endpoint": DEPLOYERS,
-         "region": "us-central1", "project": "p", "pools": [*GCP_POOLS, GCP_MIXED],
+         "region": "us-central1", "project": "p", "pools": [*GCP_POOLS[:2], GCP_MIXED],
          "gpu_operator": {"driver": "operator", "dcgm_exporter": False}}]},
 }
 # Environments where GKE's device plugin advertises the GPUs and GKE partitions them.

@@ -109,7 +109,11 @@ def test_helm_values_wire_prometheus_grafana_and_adapter(render):
         "url": "http://kube-prometheus-stack-prometheus.monitoring.svc", "port": 9090}
     assert stack_fullname(stack_name := "kube-prometheus-stack") == stack_name
     assert adapter["values"]["prometheus"]["url"] == prometheus_service_url()
-    assert adapter["values"]["rules"]["custom"] == gpu_adapter_rules()
+    # The EKS cluster has MIG pools: utilisation from DCGM_FI_PROF_GR_ENGINE_ACTIVE, which MIG devices report
+    # (NVIDIA/dcgm-exporter#216); the GKE cluster has whole GPUs only.
+    assert adapter["values"]["rules"]["custom"] == gpu_adapter_rules(mig=True)
+    gke_adapter = yaml.safe_load(render["helm/gke/prometheus-adapter.yaml"])
+    assert gke_adapter["values"]["rules"]["custom"] == gpu_adapter_rules(mig=False)
 
 
 def test_every_dcgm_field_used_is_exported_by_the_exporter(render):
@@ -117,7 +121,9 @@ def test_every_dcgm_field_used_is_exported_by_the_exporter(render):
     assert exported_dcgm_metrics() == exported, "rules must be built from the GPU operator's counter catalog"
     rules = yaml.safe_load(render["manifests/eks/monitoring/PrometheusRule-mlinfra-gpu-alerts.yaml"])
     used = dcgm_fields_used(rules["spec"]["groups"])
-    used |= dcgm_fields_used([{"rules": [{"expr": r["seriesQuery"] + r["metricsQuery"]} for r in gpu_adapter_rules()]}])
+    for mig in (False, True):
+        rules = gpu_adapter_rules(mig)
+        used |= dcgm_fields_used([{"rules": [{"expr": r["seriesQuery"] + r["metricsQuery"]} for r in rules]}])
     used |= dcgm_fields_used([{"rules": [{"expr": t["expr"]} for b in gpu_dashboards("c").values()
                                         for p in b["panels"] for t in p["targets"]]}])
     assert used, "no DCGM field found: the field pattern is broken"
@@ -149,8 +155,23 @@ def test_kueue_metric_names_match_the_alerts():
     assert "kueue_pending_workloads" in expr and "kueue_admitted_workloads_total" in expr
 
 
-def test_the_hpa_metric_is_served_by_an_adapter_rule():
-    assert exposed_metrics(gpu_adapter_rules()) == {"gpu_utilization", "gpu_memory_used_percent"}
+@pytest.mark.parametrize("mig", [False, True])
+def test_the_hpa_metric_is_served_by_an_adapter_rule(mig):
+    assert exposed_metrics(gpu_adapter_rules(mig)) == {"gpu_utilization", "gpu_memory_used_percent"}
+
+
+def test_gpu_alerts_follow_what_each_cluster_advertises_and_exposes(render):
+    """MIG devices report no DCGM_FI_DEV_GPU_UTIL (NVIDIA/dcgm-exporter#216); nodes of a mixed-strategy MIG pool
+    advertise nvidia.com/mig-<profile>, which kube-state-metrics labels nvidia_com_mig_<profile>."""
+    def rules(cluster):
+        doc = yaml.safe_load(render[f"manifests/{cluster}/monitoring/PrometheusRule-mlinfra-gpu-alerts.yaml"])
+        return {r["alert"]: r["expr"] for g in doc["spec"]["groups"] for r in g["rules"]}
+
+    eks, gke = rules("eks"), rules("gke")
+    assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in eks["GpuAllocatedIdle"] and "GPU_UTIL" not in eks["GpuAllocatedIdle"]
+    assert "DCGM_FI_DEV_GPU_UTIL" in gke["GpuAllocatedIdle"]
+    assert 'resource=~"nvidia_com_mig_1g_10gb|nvidia_com_mig_2g_20gb"' in eks["DcgmExporterDown"]
+    assert 'resource="nvidia_com_gpu"' in gke["DcgmExporterDown"]
 
 
 def test_dcgm_pod_labels_match_the_operator_service_monitor(render):
@@ -163,3 +184,30 @@ def test_dcgm_pod_labels_match_the_operator_service_monitor(render):
     assert monitor["enabled"] is True
     assert monitor.get("honorLabels", False) is False
     assert (DCGM_NAMESPACE_LABEL, DCGM_POD_LABEL) == ("exported_namespace", "exported_pod")
+
+
+# EKS and GKE run the controller manager, scheduler and etcd outside the cluster and kube-proxy serves its
+# metrics on 127.0.0.1 only, so their ServiceMonitors never find a target and the chart's default
+# "...Down" alerts fire forever (prometheus-operator/prometheus-operator#2461; aws/containers-roadmap#1298;
+# prometheus-community/helm-charts#3368, #4106, #977). The chart scrapes and alerts on them by default.
+def test_hidden_control_plane_components_are_neither_scraped_nor_alerted_on(upstream):
+    defaults = yaml.safe_load((upstream / "kube-prometheus-stack" / "88.5.3" / "values.yaml").read_text())
+    components = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+    groups = ("kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "etcd", "kubeProxy")
+    assert all(defaults[c]["enabled"] is True for c in components)
+    assert all(defaults["defaultRules"]["rules"][g] is True for g in groups)
+    files = render_environment(SPEC)
+    paths = sorted(p for p in files if p.startswith("helm/") and p.endswith("/kube-prometheus-stack.yaml"))
+    assert paths == ["helm/eks/kube-prometheus-stack.yaml", "helm/gke/kube-prometheus-stack.yaml"]
+    for path in paths:
+        _check_hidden_components_off(yaml.safe_load(files[path])["values"], components, groups)
+
+
+def _check_hidden_components_off(values, components, groups):
+    for component in components:
+        assert values[component] == {"enabled": False}, component
+    for group in groups:
+        assert values["defaultRules"]["rules"][group] is False, group
+    # Everything else the chart alerts on stays on (the API server and kubelets are reachable on both clouds).
+    assert values["defaultRules"]["rules"].keys() == set(groups)
+    assert "kubeApiServer" not in values and "kubelet" not in values

@@ -40,8 +40,9 @@ SPECS: dict[str, dict[str, Any]] = {
         "pools": [
             {"name": "h100-mixed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "provisioner": "karpenter",
              "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 2}}},
-            {"name": "t4g-mps", "instance_types": ["g5g.xlarge", "g5g.2xlarge"], "max_nodes": 3, "spot": True,
-             "provisioner": "karpenter", "mps": {"replicas": 4, "rename_by_default": True}},
+            # Time-slicing, not MPS: the device plugin refuses MPS under the mixed MIG strategy.
+            {"name": "t4g-ts", "instance_types": ["g5g.xlarge", "g5g.2xlarge"], "max_nodes": 3, "spot": True,
+             "provisioner": "karpenter", "time_slicing": {"replicas": 4, "rename_by_default": True}},
         ]}]},
     "eks-existing": {"environment": "c", "clusters": [{
         "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",

@@ -45,6 +45,7 @@ L4_TS = {"name": "l4-ts", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"re
 L4_TS_RENAMED = {"name": "l4-tsr", "gpu": "L4-24GB", "max_nodes": 2,
                  "time_slicing": {"replicas": 4, "rename_by_default": True, "fail_requests_greater_than_one": False}}
 L40S_MPS = {"name": "l40s-mps", "gpu": "L40S-48GB", "max_nodes": 2, "mps": {"replicas": 8}}
+L40S_BOTTLEROCKET = {"name": "l40s-br", "gpu": "L40S-48GB", "max_nodes": 2, "ami_family": "bottlerocket"}
 TAINTED = {"name": "l4-team", "gpu": "L4-24GB", "max_nodes": 1, "taints": [{"key": "team", "value": "vision"}]}
 
 
@@ -107,8 +108,11 @@ def test_mig_layouts_are_tied_to_their_gpu_by_device_filter() -> None:
 
 def test_mig_manager_uses_mlinfra_layouts_on_eks_and_stays_off_on_gke() -> None:
     aws = values_for(aws_env([H100_ALL_1G]))
+    # On cloud instances mig-manager reboots the node to change MIG mode (NVIDIA GPU operator docs, "GPU
+    # Operator with MIG": in a CSP environment set migManager.env WITH_REBOOT=true; ai-on-eks sets it too).
     assert aws["migManager"] == {
-        "enabled": True, "config": {"name": "mlinfra-mig-parted-config", "default": "all-disabled", "create": False}
+        "enabled": True, "config": {"name": "mlinfra-mig-parted-config", "default": "all-disabled", "create": False},
+        "env": [{"name": "WITH_REBOOT", "value": "true"}],
     }
     gke_pool = {"name": "h100-gke", "gpu": "H100-80GB", "max_nodes": 1, "mig": {"profiles": {"1g.10gb": 7}}}
     gcp = values_for(gcp_env([gke_pool]))
@@ -247,7 +251,9 @@ VALID = [
     pytest.param(aws_env([H100_ALL_1G, H100_MIXED], mig_strategy="mixed"), id="aws-mixed-pinned"),
     pytest.param(aws_env([{**H100_ALL_1G, "time_slicing": {"replicas": 2}}], time_slicing_on_mig=True),
                  id="time-slicing-on-mig-opted-in"),
-    pytest.param(aws_env([{**L40S_MPS, "ami_family": "bottlerocket"}]), id="bottlerocket-cloud-driver"),
+    pytest.param(aws_env([L40S_BOTTLEROCKET]), id="bottlerocket-cloud-driver"),
+    # Every MIG pool with one profile per GPU: the single strategy, under which the plugin runs MPS.
+    pytest.param(aws_env([H100_ALL_1G, L40S_MPS]), id="mps-beside-single-strategy-mig"),
     pytest.param(aws_env([{**L4_TS, "ami_family": "al2023"}], driver="operator"), id="al2023-operator-driver"),
     pytest.param(gcp_env([L4_TS], driver="operator"), id="gke-operator-driver"),
     pytest.param(gcp_env([H100_ALL_1G, H100_MIXED], driver="operator", mig_strategy="mixed"),
@@ -280,8 +286,27 @@ INVALID = [
                  "clusters[0].pools[0].mps", "MPS cannot share MIG devices", id="mps-on-mig"),
     pytest.param(aws_env([{**H100_ALL_1G, "time_slicing": {"replicas": 2}}]),
                  "clusters[0].pools[0].time_slicing", "time_slicing_on_mig: true", id="time-slicing-on-mig"),
-    pytest.param(aws_env([{**L40S_MPS, "ami_family": "bottlerocket"}], driver="operator"),
+    pytest.param(aws_env([L40S_BOTTLEROCKET], driver="operator"),
                  "clusters[0].pools[0].ami_family", "two drivers", id="operator-driver-on-bottlerocket"),
+    # k8s-device-plugin v0.20.0 cmd/nvidia-device-plugin/main.go: "using --mig-strategy=mixed is not supported
+    # with MPS"; the operator passes the cluster's strategy to every plugin as MIG_STRATEGY, which beats the
+    # config file (gpu-operator v26.7.0 applyMIGConfiguration; device plugin api/config/v1 NewConfig).
+    pytest.param(aws_env([H100_MIXED, L40S_MPS]),
+                 "clusters[0].pools[1].mps", "refuses MPS under the mixed", id="mps-in-a-mixed-strategy-cluster"),
+    pytest.param(aws_env([L40S_MPS, H100_ALL_1G, H100_MIXED]),
+                 "clusters[0].pools[0].mps", "pool h100-mix", id="mps-first-in-a-mixed-strategy-cluster"),
+    pytest.param(gcp_env([{"name": "l4-mps", "gpu": "L4-24GB", "max_nodes": 1, "mps": {"replicas": 4}},
+                          H100_ALL_1G, H100_MIXED], driver="operator"),
+                 "clusters[0].pools[0].mps", "Use `time_slicing` on this pool", id="gke-operator-mps-under-mixed"),
+    # Bottlerocket runs its own device plugin; the operator's plugin and MIG manager stay off there
+    # (the issue's input, then MPS and MIG).
+    pytest.param(aws_env([{"name": "l4-br", "gpu": "L4-24GB", "instance_types": ["g6.xlarge"], "max_nodes": 2,
+                           "ami_family": "bottlerocket", "time_slicing": {"replicas": 4}}]),
+                 "clusters[0].pools[0].time_slicing", "Bottlerocket", id="bottlerocket-time-slicing"),
+    pytest.param(aws_env([{**L40S_BOTTLEROCKET, "mps": {"replicas": 4}}]),
+                 "clusters[0].pools[0].mps", "ami_family: al2023", id="bottlerocket-mps"),
+    pytest.param(aws_env([{**H100_ALL_1G, "ami_family": "bottlerocket"}]),
+                 "clusters[0].pools[0].mig", "own device plugin", id="bottlerocket-mig"),
     pytest.param(aws_env([H100_ALL_1G, {**H100_MIXED, "name": "all-1g", "mig": {"profiles": {"1g.10gb": 6}}}]),
                  None, None, id="distinct-layout-names-ok"),
 ]
@@ -333,7 +358,8 @@ GKE_MODES = [
     # GKE's device plugin advertises, GKE partitions: the operator keeps GFD, DCGM and the toolkit only.
     ("cloud", {"enabled": False}, {"enabled": False}, ["mlinfra-dcgm-metrics"]),
     # The operator's device plugin and MIG manager, fed by mlinfra's configs, exactly as on EKS.
-    ("operator", {"config": DP_CONFIG}, {"enabled": True, "config": MIG_CONFIG},
+    ("operator", {"config": DP_CONFIG},
+     {"enabled": True, "config": MIG_CONFIG, "env": [{"name": "WITH_REBOOT", "value": "true"}]},
      ["mlinfra-dcgm-metrics", "mlinfra-device-plugin-config", "mlinfra-mig-parted-config"]),
 ]
 
@@ -383,8 +409,8 @@ def test_gke_operator_driver_follows_the_pools_to_the_mixed_strategy() -> None:
     assert values_for(gcp_env([H100_ALL_1G]))["mig"] == {"strategy": "single"}
 
 
-def test_eks_render_with_mig_time_slicing_and_mps_pools() -> None:
-    raw = aws_env([H100_ALL_1G, H100_MIXED, A100_40_ALL_1G, L4_TS_RENAMED, L40S_MPS])
+def test_eks_render_with_mig_and_time_slicing_pools() -> None:
+    raw = aws_env([H100_ALL_1G, H100_MIXED, A100_40_ALL_1G, L4_TS_RENAMED, L4_TS])
     raw["monitoring"] = {"enabled": False}
     files = render_environment(raw)
     values = _release(files, "eks")["values"]
@@ -395,9 +421,31 @@ def test_eks_render_with_mig_time_slicing_and_mps_pools() -> None:
     layouts = yaml.safe_load(_data(files, "eks", "mlinfra-mig-parted-config")["config.yaml"])["mig-configs"]
     assert set(layouts) == {"all-disabled", "all-1g.10gb", "mlinfra-h100-mix"}
     dp = _data(files, "eks", "mlinfra-device-plugin-config")
-    assert sorted(dp) == ["default", "mps-8", "time-slicing-4-renamed"]
+    assert sorted(dp) == ["default", "time-slicing-4", "time-slicing-4-renamed"]
 
 
 def test_gpu_operator_disabled_renders_nothing() -> None:
     files = render_environment(gcp_env([L4_TS], enabled=False))
     assert not [p for p in files if "gpu-operator" in p]
+
+
+def test_bottlerocket_nodes_keep_the_operators_device_plugin_and_mig_manager_away() -> None:
+    """Bottlerocket NVIDIA nodes run their own device plugin (bottlerocket-os/bottlerocket#1916); the operator
+    skips operands whose `nvidia.com/gpu.deploy.*` label is `false` and never overwrites a set label
+    (gpu-operator v26.7.0 controllers/state_manager.go addGPUStateLabels). The pool contract carries them,
+    so the managed node group and Karpenter both label the nodes."""
+    cluster = parsed(aws_env([L40S_BOTTLEROCKET, {**L4_TS, "ami_family": "al2023"}])).clusters[0]
+    bottlerocket, al2023 = resolve_cluster_pools(cluster)
+    assert bottlerocket.labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
+    assert bottlerocket.labels["nvidia.com/gpu.deploy.mig-manager"] == "false"
+    assert not any(k.startswith("nvidia.com/gpu.deploy.") for k in al2023.labels)
+    # A user label cannot turn the operator's plugin back on beside Bottlerocket's own.
+    cluster = parsed(aws_env([{**L40S_BOTTLEROCKET, "labels": {"nvidia.com/gpu.deploy.device-plugin": "true"}}]))
+    (pool,) = resolve_cluster_pools(cluster.clusters[0])
+    assert pool.labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
+
+
+def test_device_plugin_configs_refuse_mps_under_the_mixed_strategy() -> None:
+    cluster = parsed(aws_env([H100_MIXED, L40S_MPS])).clusters[0]
+    with pytest.raises(ValueError, match="mixed"):
+        cfg.device_plugin_configs(resolve_cluster_pools(cluster), "mixed")

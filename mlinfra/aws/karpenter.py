@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from mlinfra.aws.node_group import IMAGE_VOLUME_DEVICE, ami_family, pool_arch
+from mlinfra.aws.node_group import IMAGE_VOLUME_DEVICE, ami_family, node_labels, pool_arch
 from mlinfra.catalog import eks as eks_catalog
 from mlinfra.catalog import versions
 from mlinfra.catalog.versions import ChartPin
@@ -102,7 +102,7 @@ def node_pool_manifest(pool: ResolvedPool, settings: KarpenterSpec) -> dict[str,
         "metadata": {"name": pool.name, "labels": {"mlinfra.io/pool": pool.name}},
         "spec": {
             "template": {
-                "metadata": {"labels": dict(sorted(pool.labels.items()))},
+                "metadata": {"labels": node_labels(pool)},
                 "spec": {
                     "nodeClassRef": {"group": NODE_CLASS_GROUP, "kind": "EC2NodeClass", "name": pool.name},
                     "requirements": requirements(pool),

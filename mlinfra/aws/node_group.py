@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from mlinfra import catalog
 from mlinfra.spec.resolve import ResolvedPool
+
+if TYPE_CHECKING:
+    from pulumi_aws import ec2, eks
 
 _EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
@@ -28,6 +31,22 @@ def ami_family(pool: ResolvedPool) -> str:
     return pool.spec.ami_family or "al2023"
 
 
+# Bottlerocket's NVIDIA variants run their own device plugin (and no MIG manager of the operator's kind): the GPU
+# operator skips an operand on a node labelled nvidia.com/gpu.deploy.<operand>=false, so two device plugins never
+# advertise the same GPUs (NVIDIA GPU operator docs, operand deployment labels; issue 17 item 9).
+BOTTLEROCKET_OPERAND_LABELS = {"nvidia.com/gpu.deploy.device-plugin": "false",
+                               "nvidia.com/gpu.deploy.mig-manager": "false"}
+
+
+def node_labels(pool: ResolvedPool) -> dict[str, str]:
+    """The Kubernetes labels of a pool's EKS nodes: the pool contract's, plus the operand switches Bottlerocket
+    nodes need."""
+    labels = dict(pool.labels)
+    if ami_family(pool) == "bottlerocket":
+        labels.update(BOTTLEROCKET_OPERAND_LABELS)
+    return dict(sorted(labels.items()))
+
+
 def ami_type(pool: ResolvedPool, driver: str) -> str:
     """The EKS AMI type of a managed GPU node group.
 
@@ -40,59 +59,66 @@ def ami_type(pool: ResolvedPool, driver: str) -> str:
     return f"AL2023_{arch}_{'STANDARD' if driver == 'operator' else 'NVIDIA'}"
 
 
-def launch_template_args(pool: ResolvedPool, name: str, security_group_ids: pulumi.Input[list[str]]) -> dict[str, Any]:
+def launch_template_args(
+    pool: ResolvedPool, name: str, security_group_ids: pulumi.Input[list[str]]
+) -> ec2.LaunchTemplateArgs:
     """The `ec2.LaunchTemplate` arguments: IMDSv2 only with hop limit 1, encrypted gp3, no public IP.
 
-    Hop limit 1 keeps pods (one network hop away) from reading the node role's credentials.
+    Hop limit 1 keeps pods (one network hop away) from reading the node role's credentials. Built with the SDK's
+    typed inputs, so every key at every depth is checked by mypy.
     """
-    return {
-        "name_prefix": f"{name}-",
-        "update_default_version": True,
-        "metadata_options": {
-            "http_endpoint": "enabled",
-            "http_tokens": "required",
-            "http_put_response_hop_limit": 1,
-            "instance_metadata_tags": "disabled",
-        },
-        "block_device_mappings": [
-            {
-                "device_name": IMAGE_VOLUME_DEVICE[ami_family(pool)],
-                "ebs": {
-                    "volume_size": pool.spec.disk_size_gib,
-                    "volume_type": "gp3",
-                    "encrypted": "true",
-                    "delete_on_termination": "true",
-                },
-            }
+    from pulumi_aws import ec2
+
+    return ec2.LaunchTemplateArgs(
+        name_prefix=f"{name}-",
+        update_default_version=True,
+        metadata_options=ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled"),
+        block_device_mappings=[ec2.LaunchTemplateBlockDeviceMappingArgs(
+            device_name=IMAGE_VOLUME_DEVICE[ami_family(pool)],
+            ebs=ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                volume_size=pool.spec.disk_size_gib, volume_type="gp3", encrypted="true",
+                delete_on_termination="true"),
+        )],
+        network_interfaces=[ec2.LaunchTemplateNetworkInterfaceArgs(
+            device_index=0, associate_public_ip_address="false", security_groups=security_group_ids)],
+        tag_specifications=[
+            ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"mlinfra.io/pool": pool.name})
+            for kind in ("instance", "volume")
         ],
-        "network_interfaces": [
-            {"device_index": 0, "associate_public_ip_address": "false", "security_groups": security_group_ids}
-        ],
-        "tag_specifications": [
-            {"resource_type": "instance", "tags": {"mlinfra.io/pool": pool.name}},
-            {"resource_type": "volume", "tags": {"mlinfra.io/pool": pool.name}},
-        ],
-    }
+    )
 
 
-def node_group_args(pool: ResolvedPool, driver: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NodeGroupSettings:
+    """The `eks.NodeGroup` arguments that do not depend on other resources, each typed as the SDK declares it."""
+
+    node_group_name_prefix: str
+    ami_type: str
+    capacity_type: str
+    instance_types: list[str]
+    scaling_config: eks.NodeGroupScalingConfigArgsDict
+    update_config: eks.NodeGroupUpdateConfigArgsDict
+    labels: dict[str, str]
+    taints: list[eks.NodeGroupTaintArgsDict]
+    tags: dict[str, str]
+
+
+def node_group_args(pool: ResolvedPool, driver: str) -> NodeGroupSettings:
     """The `eks.NodeGroup` arguments that do not depend on other resources."""
     spec = pool.spec
-    return {
-        "node_group_name_prefix": f"{pool.name}-",
-        "ami_type": ami_type(pool, driver),
-        "capacity_type": "SPOT" if spec.spot else "ON_DEMAND",
-        "instance_types": list(pool.instance_types),
-        "scaling_config": {
-            "min_size": spec.min_nodes,
-            "max_size": spec.max_nodes,
-            "desired_size": spec.min_nodes,
-        },
-        "update_config": {"max_unavailable": 1},
-        "labels": dict(sorted(pool.labels.items())),
-        "taints": [{"key": t["key"], "value": t["value"], "effect": _EFFECTS[t["effect"]]} for t in pool.taints],
-        "tags": {"mlinfra.io/pool": pool.name},
-    }
+    return NodeGroupSettings(
+        node_group_name_prefix=f"{pool.name}-",
+        ami_type=ami_type(pool, driver),
+        capacity_type="SPOT" if spec.spot else "ON_DEMAND",
+        instance_types=list(pool.instance_types),
+        scaling_config={"min_size": spec.min_nodes, "max_size": spec.max_nodes, "desired_size": spec.min_nodes},
+        update_config={"max_unavailable": 1},
+        labels=node_labels(pool),
+        taints=[{"key": t["key"], "value": t["value"], "effect": _EFFECTS[t["effect"]]} for t in pool.taints],
+        tags={"mlinfra.io/pool": pool.name},
+    )
 
 
 AUTOSCALER_TEMPLATE = catalog.AUTOSCALER_NODE_TEMPLATE_TAG
@@ -108,7 +134,7 @@ def autoscaler_template_tags(pool: ResolvedPool) -> dict[str, str]:
     pending pod asking for `nvidia.com/mig-1g.10gb` would never scale the pool up. The same role the NodeOverlay
     plays for Karpenter pools.
     """
-    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in pool.labels.items()}
+    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in node_labels(pool).items()}
     tags.update({f"{AUTOSCALER_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{t['effect']}" for t in pool.taints})
     tags.update({f"{AUTOSCALER_TEMPLATE}/resources/{k}": str(v) for k, v in pool.resources_per_node().items()})
     return dict(sorted(tags.items()))
@@ -157,12 +183,20 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
 
         child = pulumi.ResourceOptions(parent=self)
         template = ec2.LaunchTemplate(
-            f"{name}-lt", opts=child, **launch_template_args(args.pool, name, args.security_group_ids)
+            f"{name}-lt", args=launch_template_args(args.pool, name, args.security_group_ids), opts=child
         )
         ng = node_group_args(args.pool, args.driver)
-        ng["tags"] = {**ng["tags"], **args.extra_tags}
         self.node_group = eks.NodeGroup(
             f"{name}-ng",
+            node_group_name_prefix=ng.node_group_name_prefix,
+            ami_type=ng.ami_type,
+            capacity_type=ng.capacity_type,
+            instance_types=ng.instance_types,
+            scaling_config=ng.scaling_config,
+            update_config=ng.update_config,
+            labels=ng.labels,
+            taints=ng.taints,
+            tags={**ng.tags, **args.extra_tags},
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
@@ -171,7 +205,6 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
             # The cluster autoscaler moves desired_size; a later `pulumi up` must not pull it back.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
                                         depends_on=list(args.depends_on)),
-            **ng,
         )
         self.node_group_name = self.node_group.node_group_name
         # EKS does not copy node group tags to the group's ASG; the autoscaler reads the ASG, so tag it directly.

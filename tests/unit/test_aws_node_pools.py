@@ -82,11 +82,11 @@ def test_karpenter_ami_selection(pool, driver, version, terms, family):
 def test_launch_template_requires_imdsv2_hop_limit_1_encrypted_gp3_and_no_public_ip():
     p = resolved({"name": "p", "gpu": "H100-80GB", "max_nodes": 1, "disk_size_gib": 500})
     args = node_group.launch_template_args(p, "eks-p", ["sg-1"])
-    assert args["metadata_options"]["http_tokens"] == "required"
-    assert args["metadata_options"]["http_put_response_hop_limit"] == 1
-    ebs = args["block_device_mappings"][0]["ebs"]
-    assert ebs == {"volume_size": 500, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}
-    assert args["network_interfaces"][0]["associate_public_ip_address"] == "false"
+    assert args.metadata_options.http_tokens == "required"
+    assert args.metadata_options.http_put_response_hop_limit == 1
+    ebs = args.block_device_mappings[0].ebs
+    assert (ebs.volume_size, ebs.volume_type, ebs.encrypted, ebs.delete_on_termination) == (500, "gp3", "true", "true")
+    assert args.network_interfaces[0].associate_public_ip_address == "false"
 
 
 def test_nodepool_for_a_spot_time_sliced_pool():

@@ -119,3 +119,29 @@ def test_cluster_autoscaler_release_follows_the_cluster_minor():
         assert cluster_autoscaler.image_tag(version).startswith(f"v{version}.")
     with pytest.raises(ValueError, match="no cluster-autoscaler release pinned for Kubernetes 1.99"):
         cluster_autoscaler.image_tag("1.99")
+
+
+@pytest.mark.parametrize("provisioner", ["managed", "karpenter"])
+def test_bottlerocket_nodes_turn_the_operators_device_plugin_and_mig_manager_off(provisioner):
+    from mlinfra.aws import karpenter, node_group
+    from mlinfra.spec.resolve import resolve_cluster_pools
+
+    # Bottlerocket's NVIDIA image runs its own device plugin; the GPU operator skips an operand on a node labelled
+    # nvidia.com/gpu.deploy.<operand>=false (issue 17 item 9).
+    pool = {"name": "l4-br", "gpu": "L4-24GB", "instance_types": ["g6.xlarge"], "max_nodes": 2,
+            "ami_family": "bottlerocket", "provisioner": provisioner}
+    loaded = EnvironmentSpec.model_validate(env(pools=(pool,), karpenter={"ami_version": "v20260818"}))
+    (resolved,) = resolve_cluster_pools(loaded.clusters[0])
+    if provisioner == "managed":
+        labels = node_group.node_group_args(resolved, "cloud").labels
+        tags = node_group.autoscaler_template_tags(resolved)
+        assert tags["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.deploy.device-plugin"] == "false"
+    else:
+        labels = karpenter.node_pool_manifest(resolved, loaded.clusters[0].karpenter)["spec"]["template"][
+            "metadata"]["labels"]
+    assert labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
+    assert labels["nvidia.com/gpu.deploy.mig-manager"] == "false"
+    al2023 = EnvironmentSpec.model_validate(env(pools=({**pool, "ami_family": "al2023"},),
+                                                karpenter={"ami_version": "v20260818"}))
+    (plain,) = resolve_cluster_pools(al2023.clusters[0])
+    assert "nvidia.com/gpu.deploy.device-plugin" not in node_group.node_labels(plain)

@@ -22,6 +22,8 @@ from mlinfra.spec.resolve import resolve_pool
 # Compute Engine resource names (RFC 1035 labels): networks, subnetworks and secondary range names.
 GCE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+(-gke\.\d+)?)?$")
+# MasterAuthorizedNetworksConfig.cidr_blocks: "up to 50 external networks" (GKE API, google.container.v1).
+MAX_AUTHORIZED_NETWORKS = 50
 
 
 def _minor_key(minor: str) -> tuple[int, int]:
@@ -73,6 +75,11 @@ def check_network(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
             yield Problem(path_join(base, "network", "services_range"), network.services_range,
                           "pods and services need two different secondary ranges of the subnetwork")
     if cluster.existing is None:
+        declared = [*cluster.endpoint.public_access_cidrs, *cluster.endpoint.private_access_cidrs]
+        if len(set(declared)) > MAX_AUTHORIZED_NETWORKS:
+            yield Problem(path_join(base, "endpoint"), len(set(declared)),
+                          f"GKE takes at most {MAX_AUTHORIZED_NETWORKS} master authorized networks, and every "
+                          "public and private deployer range becomes one; merge ranges into larger blocks")
         try:
             master = ipaddress.ip_network(cluster.master_cidr, strict=True)
         except ValueError:

@@ -87,6 +87,9 @@ BYO = {"network": "shared", "subnetwork": "shared-us-central1", "pods_range": "g
                      "network, subnetwork and the secondary ranges are for GKE clusters", id="GKE network on EKS"),
         pytest.param(gke(pool(gpu="L4-24GB"), master_cidr="172.16.0.0/24"), "clusters[0].master_cidr",
                      "private IPv4 /28", id="master range not /28"),
+        pytest.param(gke(pool(gpu="L4-24GB"),
+                         endpoint={"private_access_cidrs": [f"10.99.{i}.0/24" for i in range(51)]}),
+                     "clusters[0].endpoint", "at most 50 master authorized networks", id="51 deployer ranges"),
     ],
 )
 def test_what_gke_and_compute_engine_refuse(spec, path, text):

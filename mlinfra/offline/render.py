@@ -349,8 +349,12 @@ def _dependency_fields(r: Any, refs: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def build_render(registrations: list[Any]) -> dict[str, Any]:
-    """Turn registrations into the files of a render directory: {relative path: text}."""
+def build_render(registrations: list[Any], check_inputs: bool = True) -> dict[str, Any]:
+    """Turn registrations into the files of a render directory: {relative path: text}.
+
+    With `check_inputs` every resource's inputs are checked against its SDK's input types first
+    (`mlinfra.offline.provider_inputs`); `ProviderInputError` lists each input a provider would reject.
+    """
     providers = _provider_names(registrations)
     refs = resource_refs(registrations)
     resources = []
@@ -386,6 +390,10 @@ def build_render(registrations: list[Any]) -> dict[str, Any]:
             name = meta.get("name") or r.name
             namespace = meta.get("namespace") or "_cluster"
             files[f"manifests/{cluster}/{namespace}/{inputs['kind']}-{name}.yaml"] = dump_yaml(inputs)
+    if check_inputs:
+        from mlinfra.offline.provider_inputs import require_valid_inputs
+
+        require_valid_inputs(resources)
     resources.sort(key=lambda x: (x["type"], x["name"], x["parent"] or ""))
     files["resources.json"] = dump_json(resources) + "\n"
     return files
@@ -557,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     listed, and an earlier render in DIR is marked refused); 2 usage (unknown stack, missing project, an --out
     folder that is not a render).
     """
+    from mlinfra.offline.provider_inputs import ProviderInputError
     from mlinfra.problems import SpecError
 
     parser = argparse.ArgumentParser(prog="mlinfra render", description=__doc__.splitlines()[0])
@@ -589,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         if out is not None and (out / "REFUSED.md").is_file():
             print(f"mlinfra render: marked the earlier render in {out} as refused (REFUSED.md)", file=sys.stderr)
         return 1
-    except SpecError as err:
+    except (SpecError, ProviderInputError) as err:
         print(f"mlinfra render: stack {args.stack}: {err}", file=sys.stderr)
         if out is not None and (out / "REFUSED.md").is_file():
             print(f"mlinfra render: marked the earlier render in {out} as refused (REFUSED.md)", file=sys.stderr)

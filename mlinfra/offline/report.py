@@ -70,6 +70,8 @@ class Report:
     transition_rules_skipped: int = 0
     cel_rules_evaluated: int = 0
     free_form: list[str] = field(default_factory=list)
+    # Cloud and Kubernetes resources of `resources.json` checked against their SDK's input types.
+    resources_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -84,11 +86,16 @@ class Report:
         self.transition_rules_skipped += other.transition_rules_skipped
         self.cel_rules_evaluated += other.cel_rules_evaluated
         self.free_form.extend(other.free_form)
+        self.resources_checked += other.resources_checked
 
     def summary(self) -> str:
-        """`validated N objects: E errors, U rules not checked`."""
+        """`validated N objects: E errors, U rules not checked`, then `; R resources checked against their SDK
+        input types` when the render's `resources.json` was read."""
         errors, unchecked = len(self.problems), len(self.not_checked)
-        return f"validated {self.objects} objects: {errors} errors, {unchecked} rules not checked"
+        text = f"validated {self.objects} objects: {errors} errors, {unchecked} rules not checked"
+        if self.resources_checked:
+            text += f"; {self.resources_checked} resources checked against their SDK input types"
+        return text
 
     def format(self) -> str:
         """One line per problem, then one per rule not checked, then the summary line."""

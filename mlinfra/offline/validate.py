@@ -235,6 +235,31 @@ def _validate_render(root: Path, validator: Validator, allow: tuple[str, ...]) -
             report.problems.append(Problem(shown, f"HelmRelease/?/{file.stem}", "$", f"not valid YAML: {exc}"))
             continue
         report.extend(validator.validate_helm_release(release, shown))
+    if (root / "resources.json").exists():
+        report.extend(validate_provider_inputs(root / "resources.json"))
+    return report
+
+
+def validate_provider_inputs(path: Path) -> Report:
+    """Every resource of a render's `resources.json` against its SDK's input types (see
+    `mlinfra.offline.provider_inputs`): unknown keys at any depth, missing required inputs, wrong types."""
+    import json
+
+    from mlinfra.offline.provider_inputs import check_records
+
+    report = Report()
+    text = path.read_text()
+    if not text.strip():
+        return report  # an empty placeholder (a render of manifests only): nothing to check
+    try:
+        records = json.loads(text)
+    except ValueError as exc:
+        report.problems.append(Problem(str(path), "?", "$", f"not valid JSON: {exc}"))
+        return report
+    found = check_records(records)
+    report.resources_checked = found.checked
+    for p in found.problems:
+        report.problems.append(Problem(str(path), f"{p.type}/{p.resource}", f"$.{p.path}", p.message))
     return report
 
 

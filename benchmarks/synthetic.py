@@ -17,6 +17,8 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "large": (8, 50, 100),
     # Not in the default run: twice the large size, to check that growth stays linear past it.
     "xlarge": (16, 100, 200),
+    # Not in the default run: about 10,000 resources, nine times large, for the cost per resource at scale.
+    "10k": (72, 450, 900),
 }
 
 # Pool shapes cycled through per cloud: whole GPUs, MIG, time-slicing, MPS, spot (and Karpenter on AWS).
@@ -46,6 +48,8 @@ def _cluster(c: int) -> dict[str, Any]:
         "cloud": cloud,
         "region": "us-east-1" if cloud == "aws" else "us-central1",
         "scheduler": "volcano" if c % 4 == 3 else "kueue",
+        # Deployed from a runner inside the network, as the prod stack is: a private endpoint only.
+        "endpoint": {"private_access_cidrs": ["10.100.0.0/16"]},
         "pools": [],
     }
     if cloud == "gcp":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ class FluidArgs:
     gcp_reader: GcpReaderArgs | None = None
     k8s_provider: pulumi.ProviderResource | None = None
     cloud_provider: pulumi.ProviderResource | None = None
-    team_namespaces: pulumi.Resource | None = None
+    team_namespaces: Mapping[str, pulumi.Resource] | None = None
     critical_pods_quota: dict[str, Any] | None = None
 
 
@@ -104,7 +105,8 @@ def fluid_args(ctx: ClusterContext, caches: list[CacheSpec]) -> FluidArgs:
         gcp_reader=gcp,
         k8s_provider=ctx.k8s_provider,
         cloud_provider=ctx.cloud_provider,
-        team_namespaces=ctx.addons.get("scheduler"),
+        # A team's reference Dataset needs only its team's namespace, not the whole scheduler add-on.
+        team_namespaces=getattr(ctx.addons.get("scheduler"), "namespaces", None),
         critical_pods_quota=critical_pods_quota(ctx.cluster.cloud, ctx.pools),
     )
 
@@ -236,8 +238,8 @@ class Fluid(pulumi.ComponentResource):
             if meta["namespace"] != NAMESPACE:
                 # A team's reference Dataset needs the team's namespace and the cache it points at.
                 deps.append(created[("AlluxioRuntime", NAMESPACE, meta["name"])])
-                if args.team_namespaces is not None:
-                    deps.append(args.team_namespaces)
+                if args.team_namespaces is not None and meta["namespace"] in args.team_namespaces:
+                    deps.append(args.team_namespaces[meta["namespace"]])
             resource = k8s.apiextensions.CustomResource(
                 f"{name}-{_object_role(obj)}",
                 api_version=obj["apiVersion"],

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class GpuOperatorArgs:
     """Inputs of `GpuOperator`: the chart values and the ConfigMaps they reference, usually from the spec.
 
-    `after` lists resources the release must wait for (the monitoring stack, whose CRDs the
+    `after` lists resources the release must wait for (the kube-prometheus-stack release, whose CRDs the
     dcgm-exporter ServiceMonitor needs). `chart` is the escape hatch for another chart version.
     `critical_pods_quota`: the ResourceQuota (manifest) that admits the operator's critical-priority pods,
     created before the release; GKE needs it (`gpu_operator_config.critical_pods_quota`). Default: none.
@@ -95,7 +95,9 @@ def gpu_operator_args(ctx: ClusterContext) -> GpuOperatorArgs:
     return GpuOperatorArgs(
         values=helm_values(ctx.cluster, ctx.pools, ctx.mig_strategy, monitoring is not None),
         config_maps=config_maps(ctx.cluster, ctx.pools, ctx.mig_strategy, spec.dcgm_exporter),
-        after=[monitoring] if monitoring is not None else [],
+        # Only the release that installs the ServiceMonitor CRD: the rest of the monitoring add-on (adapter,
+        # alerts, dashboards) is not needed by the operator and would only lengthen `pulumi up`.
+        after=[getattr(monitoring, "stack", monitoring)] if monitoring is not None else [],
         critical_pods_quota=critical_pods_quota(ctx.cluster, ctx.pools),
     )
 

@@ -268,6 +268,8 @@ class Kueue(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         namespaces = register_namespaced(self, name, args.builtin_objects)
+        # Team namespaces by name, for add-ons that put objects in them (Fluid's team datasets).
+        self.namespaces: dict[str, pulumi.Resource] = dict(namespaces)
         self.queues = {}
         for obj in args.custom_objects:
             ns = obj["metadata"].get("namespace")
@@ -289,5 +291,7 @@ def kueue_addon(ctx: ClusterContext) -> pulumi.ComponentResource:
     return Kueue(
         f"{ctx.name}-kueue",
         KueueArgs(values=p.values, custom_objects=p.custom_objects(), builtin_objects=p.team_objects),
-        ctx.child_opts(monitoring),
+        # With monitoring the chart renders a ServiceMonitor: its CRD comes with the kube-prometheus-stack
+        # release, which is all Kueue waits for.
+        ctx.child_opts(getattr(monitoring, "stack", monitoring) if monitoring is not None else None),
     )

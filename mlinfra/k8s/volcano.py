@@ -260,7 +260,8 @@ class Volcano(pulumi.ComponentResource):
             f"{name}-release", "volcano", args.chart, NAMESPACE, args.values,
             pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
-        register_namespaced(self, name, args.builtin_objects)
+        # Team namespaces by name, for add-ons that put objects in them (Fluid's team datasets).
+        self.namespaces: dict[str, pulumi.Resource] = dict(register_namespaced(self, name, args.builtin_objects))
         self.queues = {}
         # Parents first (the list is ordered so). Each queue waits for the release's CRDs and webhooks and for
         # its parent queue: the webhook looks the parent up and refuses a child whose parent does not exist yet
@@ -282,5 +283,6 @@ def volcano_addon(ctx: ClusterContext) -> pulumi.ComponentResource:
     return Volcano(
         f"{ctx.name}-volcano",
         VolcanoArgs(values=p.values, queues=p.queues, builtin_objects=p.builtin_objects),
-        ctx.child_opts(ctx.addons.get("monitoring")),
+        # Volcano's chart renders no ServiceMonitor here, so it waits for no other add-on.
+        ctx.child_opts(),
     )

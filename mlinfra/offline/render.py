@@ -516,7 +516,7 @@ def render_stack(stack: str, out: Path | None = None, project_dir: Path | None =
         files = build_render(registrations)
         files["outputs.json"] = stack_outputs_json(config.project, config.stack, exported)
         if env is not None:
-            summary = summary_markdown(env, registrations, warnings)
+            summary = summary_markdown(env, registrations, warnings, json.loads(files["resources.json"]))
         else:
             summary = resources_markdown(config, registrations)
         files["summary.md"] = summary

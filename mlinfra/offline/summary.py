@@ -35,10 +35,12 @@ def _types(pool: ResolvedPool) -> str:
 
 
 def summary_markdown(
-    env: EnvironmentSpec, registrations: list[Any] | None = None, warnings: list[Problem] | None = None
+    env: EnvironmentSpec, registrations: list[Any] | None = None, warnings: list[Problem] | None = None,
+    records: list[Any] | None = None,
 ) -> str:
     """The summary of one environment; `registrations` adds resource counts per type, `warnings` the spec's
-    warnings (they do not stop a deployment, so the summary is where a reviewer sees them)."""
+    warnings (they do not stop a deployment, so the summary is where a reviewer sees them), `records` (the
+    render's resources.json entries) the estimated time of `pulumi up` and its critical path per cluster."""
     lines = [f"# mlinfra environment `{env.environment}`", ""]
     if warnings:
         lines += ["## Warnings", "", *(f"- `{w.path}`: {w.message}" for w in warnings), ""]
@@ -83,6 +85,10 @@ def summary_markdown(
         lines += _table(["team", "cluster", "scheduler", "queue", "cohort", "quotas per flavor"], queue_table)
     else:
         lines.append("No teams defined.")
+    if records is not None:
+        from mlinfra.offline.critical_path import markdown as critical_path_markdown
+
+        lines += ["", *critical_path_markdown(records)][:-1]
     if registrations is not None:
         lines += ["", *_resource_counts(registrations)]
     return "\n".join(lines) + "\n"

@@ -23,14 +23,14 @@ SIZES: dict[str, tuple[int, int, int]] = {
 
 # Pool shapes cycled through per cloud: whole GPUs, MIG, time-slicing, MPS, spot (and Karpenter on AWS).
 _GCP_POOLS: list[dict[str, Any]] = [
-    {"gpu": "H100-80GB", "gpus_per_node": 8},
+    {"gpu": "H100-80GB", "gpus_per_node": 8, "labels": {"bench.example.com/gpu-class": "whole"}},
     {"gpu": "H100-80GB", "gpus_per_node": 8, "mig": {"profiles": {"1g.10gb": 7}}},
     {"gpu": "L4-24GB", "gpus_per_node": 1, "time_slicing": {"replicas": 4}, "spot": True},
     {"gpu": "L4-24GB", "gpus_per_node": 4, "mps": {"replicas": 2}},
     {"gpu": "A100-80GB", "gpus_per_node": 8, "spot": True},
 ]
 _AWS_POOLS: list[dict[str, Any]] = [
-    {"gpu": "H100-80GB", "instance_types": ["p5.48xlarge"]},
+    {"gpu": "H100-80GB", "instance_types": ["p5.48xlarge"], "labels": {"bench.example.com/gpu-class": "whole"}},
     {"gpu": "H100-80GB", "instance_types": ["p5.48xlarge"], "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1,
                                                                                 "1g.10gb": 1}}},
     {"gpu": "L4-24GB", "gpus_per_node": 4, "time_slicing": {"replicas": 4}, "spot": True,
@@ -73,7 +73,9 @@ def synthetic_environment(clusters: int, pools: int, teams: int) -> dict[str, An
     for cluster in out:
         name = cluster["name"]
         flavors.append({"name": f"{name}-h100", "cluster": name,
-                        "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand"}})
+                        # Whole on-demand H100s only: a flavor holds one kind of GPU.
+                        "node_labels": {"mlinfra.io/gpu-model": "H100-80GB", "mlinfra.io/capacity-type": "on-demand",
+                                        "bench.example.com/gpu-class": "whole"}})
         cohorts.append({"name": f"{name}-org", "cluster": name})
         for part in ("train", "serve"):
             cohorts.append({"name": f"{name}-{part}", "cluster": name, "parent": f"{name}-org"})

@@ -27,6 +27,13 @@ NAMESPACE = "kueue-system"
 # kueue v0.19.2 charts/kueue/values.yaml). The API server calls it on the pod, so a private GKE control plane
 # needs a firewall rule to it (mlinfra.k8s.control_plane_ports).
 WEBHOOK_PORT = 9443
+# The port the manager's visibility server binds: the chart always registers the APIServices
+# v1beta1/v1beta2.visibility.kueue.x-k8s.io on the `kueue-visibility-server` Service, whose targetPort is this
+# (kueue v0.19.2 charts/kueue/templates/visibility/service.yaml and manager.yaml containerPort `visibility`;
+# apis/config/v1beta2/defaults.go DefaultVisibilityBindPort). The API server proxies that aggregated API to the
+# pod, so a private GKE control plane needs the firewall to open it too; an unreachable APIService breaks API
+# discovery for every client and blocks namespace deletion.
+VISIBILITY_PORT = 8082
 
 # The job kinds ML teams submit: batch Jobs, JobSets, the Kubeflow training operators (v1 and Trainer v2),
 # MPI, and Ray. `pod` is opt-in (scheduling.plain_pods) because gating bare pods surprises people.

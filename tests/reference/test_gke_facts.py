@@ -169,6 +169,24 @@ def test_the_chart_defaults_match_the_ports_the_addons_pin(upstream):
     assert stack["prometheusOperator"]["tls"]["internalPort"] == monitoring.OPERATOR_WEBHOOK_PORT
 
 
+def test_the_kueue_visibility_apiservice_port_is_open_to_the_gke_control_plane(upstream):
+    # kueue@v0.19.2 charts/kueue/templates/visibility/apiservice_v1beta1.yaml and apiservice_v1beta2.yaml register
+    # the aggregated API visibility.kueue.x-k8s.io unconditionally, on the Service of
+    # charts/kueue/templates/visibility/service.yaml, whose targetPort is 8082 (manager.yaml: containerPort 8082,
+    # name `visibility`; apis/config/v1beta2/defaults.go: DefaultVisibilityBindPort = 8082). The API server
+    # proxies the aggregated API to the pod, and a private GKE control plane reaches nodes on 443 and 10250 only
+    # unless a firewall rule opens more (GKE private clusters, "Adding firewall rules for specific use cases");
+    # an unavailable APIService fails discovery ("couldn't get resource list for visibility.kueue.x-k8s.io",
+    # kubernetes-sigs/kueue#1519) and blocks namespace deletion.
+    values = yaml.safe_load((upstream / "kueue" / "v0.19.2" / "values.yaml").read_text())
+    assert "enableVisibilityAuthReaderRoleBinding" in values  # the pinned chart ships the visibility server
+    config = yaml.safe_load((upstream / "kueue" / "v0.19.2" / "controller_manager_config.yaml").read_text())
+    assert "visibilityServer" not in config  # so the server binds its default port
+    for env in ("dev", "prod"):
+        (rule,) = [r["inputs"] for r in _gke_resources(env) if r["type"] == "gcp:compute/firewall:Firewall"]
+        assert "8082" in rule["allows"][0]["ports"], env
+
+
 def test_every_gke_cluster_of_the_stacks_has_the_webhook_firewall_rule():
     # GKE private clusters: the control plane reaches nodes on 443 and 10250 only unless a firewall rule opens
     # more ("Adding firewall rules for specific use cases"); Kueue's webhook fails closed without it.

@@ -75,6 +75,9 @@ def _ports_from_rendered_addons(files: dict[str, str]) -> set[int]:
     if "helm/gke/kueue.yaml" in files:
         config = yaml.safe_load(_values(files, "kueue")["managerConfig"]["controllerManagerConfigYaml"])
         ports.add(config["webhook"]["port"])
+        # The visibility APIService's Service targets 8082, a literal in the chart (kueue@v0.19.2
+        # charts/kueue/templates/visibility/service.yaml), not a value.
+        ports.add(8082)
     if "helm/gke/volcano.yaml" in files:
         ports.add(_values(files, "volcano")["basic"]["admission_port"])
     if "helm/gke/prometheus-adapter.yaml" in files:

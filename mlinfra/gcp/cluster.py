@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,23 @@ class GkeClusterArgs:
 
 # What GKE nodes need and nothing more: logs, metrics, metadata, and pulling images.
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+# A service account id is 6-30 characters matching this (IAM API, CreateServiceAccountRequest.account_id).
+ACCOUNT_ID_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])$")
+
+
+def node_account_id(name: str) -> str:
+    """The node service account's id for cluster `name`: `<name>-nodes` when that is a valid id.
+
+    Cluster names may be up to 40 characters and may start with a digit; an id may not. Longer or
+    digit-led names get a letter prefix, are cut to 23 characters and end in a hash of the whole name, so
+    two clusters whose names share a prefix still get two accounts.
+    """
+    base = f"{name}-nodes"
+    if len(base) <= 30 and ACCOUNT_ID_RE.match(base):
+        return base
+    digest = hashlib.sha256(base.encode()).hexdigest()[:6]
+    prefix = base if base[0].isalpha() else f"gke-{base}"
+    return f"{prefix[:23].rstrip('-')}-{digest}"
 
 
 def private_cluster_config(args: GkeClusterArgs) -> ClusterPrivateClusterConfigArgsDict:
@@ -145,7 +164,7 @@ class GkeCluster(pulumi.ComponentResource):
 
         # A dedicated node identity: the default compute service account has project Editor.
         self.node_service_account = serviceaccount.Account(
-            f"{name}-nodes", account_id=f"{name}-nodes"[:30], display_name=f"GKE nodes of {name}",
+            f"{name}-nodes", account_id=node_account_id(name), display_name=f"GKE nodes of {name}",
             project=args.project, opts=child,
         )
         member = self.node_service_account.email.apply(lambda e: f"serviceAccount:{e}")

@@ -211,3 +211,34 @@ def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
     assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == aws["labels"]
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
                                           {"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]
+
+
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        "gke",
+        "a" * 23,  # `<name>-nodes` is exactly 30 characters
+        "a" * 24,  # one more: 31
+        "a" * 28 + "b",  # cut at 30 the id would end in "-"
+        "b" * 40,  # the longest name the spec allows
+        "1gke",  # the spec allows a leading digit, an account id does not
+        "train-" + "x" * 30,
+    ],
+)
+def test_the_node_service_account_id_is_one_iam_accepts(cluster):
+    # IAM API, CreateServiceAccountRequest.account_id: "unique within a project, must be 6-30 characters long,
+    # and match the regular expression [a-z]([-a-z0-9]*[a-z0-9])" (google.cloud.iam_admin_v1 reference).
+    import re
+
+    res = resources(gke_spec({"name": "l4", "gpu": "L4-24GB", "max_nodes": 1, "spot": True}, name=cluster))
+    (account,) = [r["inputs"]["accountId"] for r in res if r["type"] == "gcp:serviceaccount/account:Account"
+                  and r["name"] == f"{cluster}-nodes"]
+    assert 6 <= len(account) <= 30, account
+    assert re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])", account), account
+
+
+def test_long_cluster_names_with_one_prefix_get_two_node_accounts():
+    from mlinfra.gcp.cluster import node_account_id
+
+    assert node_account_id("training-cluster-east-h100-a") != node_account_id("training-cluster-east-h100-b")
+    assert node_account_id("gke") == "gke-nodes"

@@ -40,6 +40,9 @@ VOLCANO_MAX_QUEUE_DEPTH = 5
 # A ResourceFlavor holds at most 8 node labels (kueue.x-k8s.io_resourceflavors.yaml at v0.19.2,
 # spec.nodeLabels maxProperties).
 KUEUE_MAX_NODE_LABELS = 8
+# A Volcano Queue's `weight` is an int32 from 1 to 65535 (scheduling.volcano.sh_queues.yaml at v1.15.1,
+# spec.weight minimum/maximum): the API server refuses a fractional weight rounded down to 0, or a larger one.
+VOLCANO_WEIGHT_RANGE = (1, 65535)
 
 _NAMESPACE_CONSTANT = re.compile(r'^NAMESPACE = "([a-z0-9-]+)"$', re.MULTILINE)
 
@@ -77,6 +80,17 @@ def _quantity(path: str, value: Quantity) -> tuple[Decimal | None, list[Problem]
     if q < 0:
         return None, [Problem(path, value, "must not be negative")]
     return q, []
+
+
+def _volcano_weight(path: str, value: Quantity) -> Iterator[Problem]:
+    """A weight that becomes a Volcano Queue's `weight`: a whole number in `VOLCANO_WEIGHT_RANGE`."""
+    q, problems = _quantity(path, value)
+    if problems or q is None:
+        return
+    low, high = VOLCANO_WEIGHT_RANGE
+    if q != q.to_integral_value() or not low <= q <= high:
+        yield Problem(path, value, f"on Volcano the weight is a queue's integer weight: a whole number from {low} "
+                      f"to {high}")
 
 
 def _team_cluster_problems(env: EnvironmentSpec, team: TeamSpec, base: str) -> Iterator[Problem]:
@@ -138,6 +152,8 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
             yield from _quantity(path_join(base, key), getattr(team, key))[1]
         if team.fair_sharing_weight is not None:
             yield from _quantity(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight)[1]
+            if any((c := env.cluster(n)) is not None and c.scheduler == "volcano" for n in team_clusters(team)):
+                yield from _volcano_weight(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight)
             on_kueue = any((c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team_clusters(team))
             if not env.scheduling.fair_sharing and on_kueue:
                 yield Problem(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight,
@@ -171,6 +187,8 @@ def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
             yield Problem(path_join(base, "name"), c.name, f"cohort declared twice on cluster {c.cluster}")
         if c.fair_sharing_weight is not None:
             yield from _quantity(path_join(base, "fair_sharing_weight"), c.fair_sharing_weight)[1]
+            if cluster is not None and cluster.scheduler == "volcano":
+                yield from _volcano_weight(path_join(base, "fair_sharing_weight"), c.fair_sharing_weight)
     parents: dict[tuple[str, str], str] = {(c.cluster, c.name): c.parent for c in env.scheduling.cohorts if c.parent}
     reported: set[frozenset[str]] = set()
     for i, c in enumerate(env.scheduling.cohorts):

@@ -471,6 +471,31 @@ INVALID = [
         "its queue research-mig-mixed on cluster eks has the name of a queue of team research",
         "error",
     ),
+    # A Volcano Queue's weight is an int32 from 1 to 65535 (volcano-sh/volcano@v1.15.1
+    # config/crd/volcano/bases/scheduling.volcano.sh_queues.yaml spec.weight minimum 1, maximum 65535);
+    # a fractional weight, fine for Kueue, would be rendered as 0 and refused by the API server.
+    (
+        "fractional weight of a Volcano team",
+        lambda: with_("scheduling.teams.2.fair_sharing_weight", "0.5"),
+        "scheduling.teams[2].fair_sharing_weight",
+        "a whole number from 1 to 65535",
+        "error",
+    ),
+    (
+        "Volcano team weight above the queue maximum",
+        lambda: with_("scheduling.teams.2.fair_sharing_weight", 70000),
+        "scheduling.teams[2].fair_sharing_weight",
+        "a whole number from 1 to 65535",
+        "error",
+    ),
+    (
+        "fractional weight of a Volcano cohort",
+        lambda: with_("scheduling.cohorts", [{"name": "ml", "cluster": "eks", "parent": "org"},
+                                             {"name": "lab", "cluster": "vol", "fair_sharing_weight": "1.5"}]),
+        "scheduling.cohorts[1].fair_sharing_weight",
+        "a whole number from 1 to 65535",
+        "error",
+    ),
     (
         "fair sharing weight while fair sharing is off",
         lambda: with_("scheduling.teams.0.fair_sharing_weight", 2),

@@ -189,6 +189,7 @@ def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
             yield from _quantity(path_join(base, "fair_sharing_weight"), c.fair_sharing_weight)[1]
             if cluster is not None and cluster.scheduler == "volcano":
                 yield from _volcano_weight(path_join(base, "fair_sharing_weight"), c.fair_sharing_weight)
+    yield from _volcano_cohort_names(env, team_names)
     parents: dict[tuple[str, str], str] = {(c.cluster, c.name): c.parent for c in env.scheduling.cohorts if c.parent}
     reported: set[frozenset[str]] = set()
     for i, c in enumerate(env.scheduling.cohorts):
@@ -204,6 +205,32 @@ def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
                           + "; a cohort tree needs a root without a parent")
     yield from check_cohort_clusters(env)
     yield from check_volcano_depth(env)
+
+
+def _volcano_cohort_names(env: EnvironmentSpec, team_names: set[tuple[str, str]]) -> Iterator[Problem]:
+    """Cohorts that teams or cohort parents name without declaring them become Volcano queues too.
+
+    A Queue is a cluster-scoped object, one per name: a cohort named like a team of the cluster would be a
+    second Queue of that name, `default` is the queue Volcano makes itself, and `root` as a parent of itself
+    is refused by the queue webhook (volcano-sh/volcano@v1.15.1 pkg/webhooks/admission/queues/validate/
+    validate_queue.go `validateHierarchicalQueue`). Declared cohorts are checked where they are declared.
+    """
+    declared = {(c.cluster, c.name) for c in env.scheduling.cohorts}
+    named: list[tuple[str, str, str]] = [
+        (path_join("scheduling", "teams", i, "cohort"), cluster, t.cohort)
+        for i, t in enumerate(env.scheduling.teams) if t.cohort for cluster in team_clusters(t)
+    ]
+    named += [(path_join("scheduling", "cohorts", i, "parent"), c.cluster, c.parent)
+              for i, c in enumerate(env.scheduling.cohorts) if c.parent]
+    reported: set[tuple[str, str]] = set()
+    for path, cluster_name, name in named:
+        cluster = env.cluster(cluster_name)
+        if cluster is None or cluster.scheduler != "volcano" or (cluster_name, name) in declared:
+            continue
+        if (name in _RESERVED_VOLCANO or (cluster_name, name) in team_names) and (path, name) not in reported:
+            reported.add((path, name))
+            yield Problem(path, name, f"on Volcano a cohort is a parent queue on cluster {cluster_name}; its name "
+                          "must differ from root, default and the team names there")
 
 
 def check_cohort_clusters(env: EnvironmentSpec) -> Iterator[Problem]:

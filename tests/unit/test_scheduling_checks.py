@@ -496,6 +496,33 @@ INVALID = [
         "a whole number from 1 to 65535",
         "error",
     ),
+    # A cohort a team names on Volcano becomes a cluster-scoped Queue of that name: it must not be another
+    # team's queue, Volcano's own `default`, or `root` (refused as its own parent: volcano-sh/volcano@v1.15.1
+    # pkg/webhooks/admission/queues/validate/validate_queue.go validateHierarchicalQueue).
+    (
+        "undeclared Volcano cohort named like a team",
+        lambda: with_("scheduling.teams", [*base()["scheduling"]["teams"][:2],
+                                           {"name": "vision", "cluster": "vol", "cohort": "speech"},
+                                           {"name": "speech", "cluster": "vol"}]),
+        "scheduling.teams[2].cohort",
+        "on Volcano a cohort is a parent queue on cluster vol; its name must differ from root, default",
+        "error",
+    ),
+    (
+        "undeclared Volcano cohort named default",
+        lambda: with_("scheduling.teams.2.cohort", "default"),
+        "scheduling.teams[2].cohort",
+        "on Volcano a cohort is a parent queue",
+        "error",
+    ),
+    (
+        "Volcano cohort parent named root",
+        lambda: with_("scheduling.cohorts", [{"name": "ml", "cluster": "eks", "parent": "org"},
+                                             {"name": "lab", "cluster": "vol", "parent": "root"}]),
+        "scheduling.cohorts[1].parent",
+        "on Volcano a cohort is a parent queue",
+        "error",
+    ),
     (
         "fair sharing weight while fair sharing is off",
         lambda: with_("scheduling.teams.0.fair_sharing_weight", 2),

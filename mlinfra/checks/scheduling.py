@@ -164,6 +164,16 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
             yield Problem(path_join(base, "preemption", "borrow_within_cohort"), p.borrow_within_cohort,
                           "borrow_within_cohort needs reclaim_within_cohort LowerPriority or Any (got "
                           "reclaim_within_cohort Never); set borrow_within_cohort to Never or allow reclaim")
+        elif p.borrow_within_cohort != "Never" and env.scheduling.fair_sharing and any(
+            (c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team_clusters(team)
+        ):
+            # Kueue ignores borrowWithinCohort under fair sharing: it "may only be configured with Classical
+            # Preemption, and not with Fair Sharing" (kubernetes-sigs/kueue@v0.19.2
+            # site/content/en/docs/concepts/cluster_queue.md, Preemption).
+            yield Problem(path_join(base, "preemption", "borrow_within_cohort"), p.borrow_within_cohort,
+                          "has no effect while scheduling.fair_sharing is on: Kueue then preempts by fair share "
+                          "(reclaim_within_cohort) and ignores borrow_within_cohort; set it to Never",
+                          severity="warning")
         if p.borrow_max_priority_threshold is not None and p.borrow_within_cohort == "Never":
             yield Problem(path_join(base, "preemption", "borrow_max_priority_threshold"),
                           p.borrow_max_priority_threshold,

@@ -523,6 +523,16 @@ INVALID = [
         "on Volcano a cohort is a parent queue",
         "error",
     ),
+    # borrowWithinCohort "may only be configured with Classical Preemption, and not with Fair Sharing"
+    # (kubernetes-sigs/kueue@v0.19.2 site/content/en/docs/concepts/cluster_queue.md): Kueue ignores it then.
+    (
+        "borrow within cohort under fair sharing",
+        lambda: {**(s := with_("scheduling.teams.0.preemption", {"borrow_within_cohort": "LowerPriority"})),
+                 "scheduling": s["scheduling"] | {"fair_sharing": True}},
+        "scheduling.teams[0].preemption.borrow_within_cohort",
+        "has no effect while scheduling.fair_sharing is on",
+        "warning",
+    ),
     (
         "fair sharing weight while fair sharing is off",
         lambda: with_("scheduling.teams.0.fair_sharing_weight", 2),

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from mlinfra import catalog
-from mlinfra.spec.resolve import ResolvedPool
+from mlinfra.catalog import eks as eks_catalog
+from mlinfra.spec.resolve import GPU_RESOURCE, ResolvedPool
 
 if TYPE_CHECKING:
     from pulumi_aws import ec2, eks
@@ -45,6 +46,26 @@ def node_labels(pool: ResolvedPool) -> dict[str, str]:
     if ami_family(pool) == "bottlerocket":
         labels.update(BOTTLEROCKET_OPERAND_LABELS)
     return dict(sorted(labels.items()))
+
+
+def autoscaler_gpu_label(pool: ResolvedPool) -> dict[str, str]:
+    """`{k8s.amazonaws.com/accelerator: nvidia-<gpu>}` for a managed pool whose nodes advertise `nvidia.com/gpu`.
+
+    cluster-autoscaler treats a node carrying this label whose `nvidia.com/gpu` is still zero as not ready yet,
+    so the minutes the device plugin (or the MIG manager) takes to advertise the GPUs do not make it launch a
+    second p5.48xlarge for the same pending pod (catalog/eks.py `CLUSTER_AUTOSCALER_GPU_LABEL`). Pools whose nodes
+    advertise no `nvidia.com/gpu` at all (MIG mixed strategy, renamed time-slicing) get no label: the autoscaler
+    would wait on a resource that never appears and hold those nodes unready for good.
+    """
+    if pool.resources_per_node().get(GPU_RESOURCE, 0) <= 0:
+        return {}
+    gpu_name = catalog.AWS_INSTANCE_TYPES[pool.instance_types[0]].karpenter_gpu_name
+    return {eks_catalog.CLUSTER_AUTOSCALER_GPU_LABEL: f"nvidia-{gpu_name}"}
+
+
+def managed_node_labels(pool: ResolvedPool) -> dict[str, str]:
+    """The labels of a managed node group's nodes: `node_labels`, plus cluster-autoscaler's GPU label."""
+    return dict(sorted({**node_labels(pool), **autoscaler_gpu_label(pool)}.items()))
 
 
 def ami_type(pool: ResolvedPool, driver: str) -> str:
@@ -115,7 +136,7 @@ def node_group_args(pool: ResolvedPool, driver: str) -> NodeGroupSettings:
         instance_types=list(pool.instance_types),
         scaling_config={"min_size": spec.min_nodes, "max_size": spec.max_nodes, "desired_size": spec.min_nodes},
         update_config={"max_unavailable": 1},
-        labels=node_labels(pool),
+        labels=managed_node_labels(pool),
         taints=[{"key": t["key"], "value": t["value"], "effect": _EFFECTS[t["effect"]]} for t in pool.taints],
         tags={"mlinfra.io/pool": pool.name},
     )
@@ -134,7 +155,7 @@ def autoscaler_template_tags(pool: ResolvedPool) -> dict[str, str]:
     pending pod asking for `nvidia.com/mig-1g.10gb` would never scale the pool up. The same role the NodeOverlay
     plays for Karpenter pools.
     """
-    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in node_labels(pool).items()}
+    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in managed_node_labels(pool).items()}
     tags.update({f"{AUTOSCALER_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{t['effect']}" for t in pool.taints})
     tags.update({f"{AUTOSCALER_TEMPLATE}/resources/{k}": str(v) for k, v in pool.resources_per_node().items()})
     return dict(sorted(tags.items()))

@@ -196,6 +196,15 @@ def cluster_autoscaler_policy(cluster: str) -> str:
     ]}, sort_keys=True)
 
 
+# The node label cluster-autoscaler's AWS provider reads to know that a node has GPUs before the device plugin
+# advertises them (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/aws_cloud_provider.go `GPULabel`;
+# cloudprovider/aws/README.md, "Special note on GPU instances": without it a GPU node that has joined but whose
+# device plugin has not yet advertised its GPUs looks like a ready node without GPUs, the pending GPU pod does not
+# fit it, and the autoscaler scales the group out again). Its value names the GPU type (`nvidia-tesla-t4`,
+# `nvidia-a10g`, `nvidia-l4` in aws_cloud_provider.go's `availableGPUTypes`).
+CLUSTER_AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
+
+
 # cluster-autoscaler's minor must match the cluster's Kubernetes minor (kubernetes/autoscaler
 # cluster-autoscaler/README.md, "Releases"). Newest patch tag per minor in kubernetes/autoscaler
 # (tags cluster-autoscaler-1.31.5 ... 1.35.2); image registry.k8s.io/autoscaling/cluster-autoscaler.

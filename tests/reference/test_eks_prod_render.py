@@ -215,3 +215,18 @@ def test_control_plane_log_group_before_the_cluster_and_ssm_on_node_roles(prod):
         arns = {r.inputs["policyArn"] for r in of_type(prod, ROLE_ATTACHMENT)
                 if r.name.rsplit("-", 1)[0] == role}
         assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in arns, role
+
+
+# kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md, "Special note on GPU instances" (and
+# aws_cloud_provider.go `GPULabel`): GPU nodes carry `k8s.amazonaws.com/accelerator=<gpu-type>` from the moment
+# they join, so the autoscaler waits for the device plugin instead of scaling the group out again; a group at zero
+# describes the label in its node-template tags.
+def test_managed_gpu_groups_tell_the_autoscaler_their_nodes_have_gpus(prod):
+    key = "k8s.amazonaws.com/accelerator"
+    gpu_groups = [g for g in of_type(prod, "aws:eks/nodeGroup:NodeGroup") if "NVIDIA" in g.inputs["amiType"]
+                  or g.inputs.get("taints")]
+    assert gpu_groups
+    for group in gpu_groups:
+        assert group.inputs["labels"][key] == "nvidia-h100", group.name
+    tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in of_type(prod, "aws:autoscaling/tag:Tag")}
+    assert tags[f"k8s.io/cluster-autoscaler/node-template/label/{key}"] == "nvidia-h100"

@@ -342,3 +342,32 @@ def test_existing_cluster_gets_node_groups_and_karpenter_but_no_control_plane():
     release = one(res, "kubernetes:helm.sh/v3:Release", "eks-karpenter-release")["inputs"]
     assert release["values"]["serviceAccount"]["annotations"] == {}
     assert one(res, "pulumi:providers:kubernetes", "eks-k8s")["inputs"]["kubeconfig"] == "[secret]"
+
+
+# kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md, "Special note on GPU instances", and
+# aws_cloud_provider.go `GPULabel = "k8s.amazonaws.com/accelerator"`: a GPU node labelled so counts as not ready
+# until its `nvidia.com/gpu` is advertised; unlabelled, the autoscaler launches another node meanwhile. A pool
+# whose nodes never advertise `nvidia.com/gpu` must not carry it (the autoscaler would wait for good).
+AUTOSCALER_GPU_LABELS = [
+    ({"name": "p", "instance_types": ["p5.48xlarge"], "max_nodes": 2}, "nvidia-h100"),
+    ({"name": "p", "gpu": "L4-24GB", "max_nodes": 2}, "nvidia-l4"),
+    ({"name": "p", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"replicas": 4}}, "nvidia-l4"),
+    ({"name": "p", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2, "mig": {"profiles": {"3g.40gb": 2}}},
+     "nvidia-h100"),
+    ({"name": "p", "gpu": "L4-24GB", "max_nodes": 2, "time_slicing": {"replicas": 4, "rename_by_default": True}},
+     None),
+    ({"name": "p", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
+      "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 2}}}, None),
+]
+
+
+@pytest.mark.parametrize(("pool", "expected"), AUTOSCALER_GPU_LABELS,
+                         ids=["p5", "l4", "l4-shared", "h100-mig-single", "l4-renamed", "h100-mig-mixed"])
+def test_managed_gpu_nodes_carry_the_autoscaler_gpu_label_when_they_advertise_gpus(pool, expected):
+    p = resolved(pool)
+    key = "k8s.amazonaws.com/accelerator"
+    labels = node_group.node_group_args(p, "cloud").labels
+    template = node_group.autoscaler_template_tags(p).get(f"k8s.io/cluster-autoscaler/node-template/label/{key}")
+    assert labels.get(key) == expected
+    # The template node of a group at zero carries the label its nodes will have.
+    assert template == expected

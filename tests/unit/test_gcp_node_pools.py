@@ -201,14 +201,17 @@ def test_same_pool_spec_gets_the_same_labels_and_taints_on_both_clouds():
                                                   "network": network, "pools": [pool, karpenter_pool]}]}
     files = render_environment(aws_spec)
     aws = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-l4-ng"][0]["inputs"]
+    # cluster-autoscaler's GPU label is the one label of AWS's own on managed groups (catalog/eks.py).
+    aws_labels = {k: v for k, v in aws["labels"].items() if k != "k8s.amazonaws.com/accelerator"}
+    assert aws["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-l4"
     # GKE with the operator's device plugin: the EKS labels, plus the one that switches GKE's plugin off.
-    assert {**aws["labels"], "gke-no-default-nvidia-gpu-device-plugin": "true"} == operator["labels"]
+    assert {**aws_labels, "gke-no-default-nvidia-gpu-device-plugin": "true"} == operator["labels"]
     # GKE-native: GKE shares the GPU and labels the node itself; the mlinfra.io and pool labels stay the same.
-    assert {k: v for k, v in aws["labels"].items() if k != "nvidia.com/device-plugin.config"} == native["labels"]
+    assert {k: v for k, v in aws_labels.items() if k != "nvidia.com/device-plugin.config"} == native["labels"]
     assert aws["taints"] == native["taints"] == operator["taints"]
     nodepool = [r for r in json.loads(files["resources.json"]) if r["name"] == "eks-karpenter-l4k-nodepool"][0]
     template = nodepool["inputs"]["spec"]["template"]
-    assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == aws["labels"]
+    assert {**template["metadata"]["labels"], "mlinfra.io/pool": "l4"} == aws_labels
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
                                           {"key": "dedicated", "value": "inference", "effect": "NoSchedule"}]
 

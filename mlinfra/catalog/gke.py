@@ -109,3 +109,8 @@ __all__ = [
     "supported_gke_versions",
     "zone_facts_known",
 ]
+
+# The primary range of the subnetwork mlinfra creates for a GKE cluster's nodes (a /20, 4,096 addresses, the size
+# GKE picks for VPC-native clusters). Kept here, beside the other GKE facts, so the spec checks can tell whether
+# a private deployer range lies inside the cluster's own VPC without importing Pulumi.
+CREATED_NODE_CIDR = "10.0.0.0/20"

@@ -80,6 +80,7 @@ def check_network(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
             yield Problem(path_join(base, "endpoint"), len(set(declared)),
                           f"GKE takes at most {MAX_AUTHORIZED_NETWORKS} master authorized networks, and every "
                           "public and private deployer range becomes one; merge ranges into larger blocks")
+        yield from _check_private_deployers(cluster, base)
         try:
             master = ipaddress.ip_network(cluster.master_cidr, strict=True)
         except ValueError:
@@ -88,6 +89,33 @@ def check_network(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
         if master.version != 4 or master.prefixlen != 28 or not master.is_private:
             yield Problem(path_join(base, "master_cidr"), cluster.master_cidr,
                           "GKE's control-plane range must be a private IPv4 /28 (e.g. 172.16.0.0/28)")
+
+
+def _check_private_deployers(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """Say where a private deployer range can really reach a GKE control plane from.
+
+    A peering-based private cluster's control plane lives in a Google-owned VPC peered with the cluster's. It is
+    reached from the cluster's own VPC; from Cloud VPN or Interconnect only once the VPC's routes are exported
+    to that peering; and never from another peered VPC, because VPC peering is not transitive (Google Cloud,
+    "Creating GKE private clusters with network proxies for controller access"). Ranges outside the subnetwork
+    mlinfra creates are therefore a warning that names what the network must do.
+    """
+    if cluster.network is not None:
+        return  # a brought network's ranges are not known offline
+    subnet = ipaddress.ip_network(facts.CREATED_NODE_CIDR)
+    for k, cidr in enumerate(cluster.endpoint.private_access_cidrs):
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            continue  # refused by the endpoint checks
+        if net.version != subnet.version or not net.subnet_of(subnet):  # type: ignore[arg-type]
+            yield Problem(path_join(base, "endpoint", "private_access_cidrs", k), cidr,
+                          f"outside the cluster's subnetwork ({facts.CREATED_NODE_CIDR}): GKE's private endpoint is "
+                          "never reached from a peered VPC (peering is not transitive), and over Cloud VPN or "
+                          "Interconnect "
+                          "only with custom routes exported to the control plane's peering; run the deployer "
+                          "inside the cluster's VPC, or list its public egress in public_access_cidrs",
+                          severity="warning")
 
 
 def _on_demand_alternatives(gpu: str, gpus: int) -> list[str]:

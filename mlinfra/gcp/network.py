@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
+from mlinfra.catalog.gke import CREATED_NODE_CIDR
+
 if TYPE_CHECKING:
     from pulumi_gcp.compute import (
         FirewallAllowArgsDict,
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 # The created subnetwork's ranges. Nodes get a /20 (4,096 addresses); pods a /14 and services a /20, the
 # sizes GKE itself picks for VPC-native clusters. None overlaps the default control-plane range 172.16.0.0/28.
-NODE_CIDR = "10.0.0.0/20"
+NODE_CIDR = CREATED_NODE_CIDR
 POD_CIDR = "10.16.0.0/14"
 SERVICE_CIDR = "10.20.0.0/20"
 PODS_RANGE = "pods"

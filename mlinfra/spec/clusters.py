@@ -79,7 +79,9 @@ class EndpointAccess(SpecModel):
       to exactly these ranges (EKS `publicAccessCidrs`; GKE master authorized networks).
     - `private_access_cidrs`: deployers inside the VPC or a connected network (peered VPC, VPN, Direct
       Connect / Interconnect) reaching the private endpoint. On EKS the cluster security group admits each on
-      TCP 443; on GKE each becomes a master authorized network.
+      TCP 443; on GKE each becomes a master authorized network, reachable from the cluster's own VPC, and over
+      Cloud VPN or Interconnect once routes are exported to the control plane's peering, never from a peered
+      VPC (checks/gke.py warns).
 
     Nodes always reach the private endpoint from inside the VPC; these lists are for people and pipelines.
     """

@@ -174,3 +174,41 @@ def test_an_n1_pool_attaches_its_gpus():
     assert t4["guestAccelerators"][0]["count"] == 2
     assert (t4["diskType"], v100["machineType"]) == ("pd-balanced", "n1-standard-4")
     assert v100["guestAccelerators"][0]["type"] == "nvidia-tesla-v100"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "network", "warned"),
+    [
+        # A peering-based private cluster's control plane is reached from the cluster's own VPC; from Cloud VPN or
+        # Interconnect only with routes exported to its peering; never from a peered VPC (Google Cloud, "Creating
+        # GKE private clusters with network proxies for controller access": peering is not transitive).
+        pytest.param({"private_access_cidrs": ["10.0.8.0/24"]}, None, [], id="runner in the created subnetwork"),
+        pytest.param({"private_access_cidrs": ["10.40.8.0/24"]}, None, ["10.40.8.0/24"], id="peered network"),
+        pytest.param({"private_access_cidrs": ["10.0.15.0/28", "10.100.0.0/16"]}, None, ["10.100.0.0/16"],
+                     id="one inside, one VPN"),
+        pytest.param({"private_access_cidrs": ["10.0.0.0/16"]}, None, ["10.0.0.0/16"], id="wider than the subnet"),
+        pytest.param({"private_access_cidrs": ["10.40.8.0/24"]}, BYO, [], id="brought network: not known offline"),
+        pytest.param({"public_access_cidrs": ["203.0.113.0/24"]}, None, [], id="public deployers only"),
+    ],
+)
+def test_private_deployers_outside_the_clusters_vpc_are_warned_about(endpoint, network, warned):
+    spec = gke(pool(gpu="L4-24GB", spot=True), endpoint=endpoint, **({"network": network} if network else {}))
+    env = load_environment(spec, raise_on_error=False, on_warning=None)
+    got = [p for p in gke_checks.check(env, dt.date(2026, 11, 30)) if "private_access_cidrs" in p.path]
+    assert [p.value for p in got] == warned
+    for p in got:
+        assert p.severity == "warning"
+        assert "peering is not transitive" in p.message and "public_access_cidrs" in p.message
+
+
+def test_no_stack_declares_a_gke_private_deployer_the_control_plane_cannot_reach():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    for stack in sorted((root / "stacks").glob("Pulumi.*.yaml")):
+        spec = yaml.safe_load(stack.read_text())["config"]["mlinfra:platform"]
+        env = load_environment(spec, raise_on_error=False, on_warning=None)
+        got = [p for p in gke_checks.check(env, dt.date(2026, 11, 30)) if "private_access_cidrs" in p.path]
+        assert got == [], (stack.name, got)

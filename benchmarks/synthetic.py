@@ -35,7 +35,7 @@ _AWS_POOLS: list[dict[str, Any]] = [
                                                                                 "1g.10gb": 1}}},
     {"gpu": "L4-24GB", "gpus_per_node": 4, "time_slicing": {"replicas": 4}, "spot": True,
      "provisioner": "karpenter"},
-    {"gpu": "L40S-48GB", "gpus_per_node": 1, "mps": {"replicas": 2}},
+    {"gpu": "L40S-48GB", "gpus_per_node": 1, "time_slicing": {"replicas": 2}},
     {"gpu": "H100-80GB", "instance_types": ["p5.48xlarge"], "spot": True, "provisioner": "karpenter"},
 ]
 

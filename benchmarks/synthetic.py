@@ -48,8 +48,9 @@ def _cluster(c: int) -> dict[str, Any]:
         "cloud": cloud,
         "region": "us-east-1" if cloud == "aws" else "us-central1",
         "scheduler": "volcano" if c % 4 == 3 else "kueue",
-        # Deployed from a runner inside the network, as the prod stack is: a private endpoint only.
-        "endpoint": {"private_access_cidrs": ["10.100.0.0/16"]},
+        # Deployed from a runner inside the cluster's own network: a private endpoint only (on GKE the runner
+        # sits in the subnetwork mlinfra creates, the only place its private endpoint is reached from directly).
+        "endpoint": {"private_access_cidrs": ["10.100.0.0/16" if cloud == "aws" else "10.0.8.0/24"]},
         "pools": [],
     }
     if cloud == "gcp":

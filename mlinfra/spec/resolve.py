@@ -65,12 +65,19 @@ def mig_layout_name(gpu: GpuModel, pool: PoolSpec) -> str | None:
 
 
 def device_plugin_config_name(pool: PoolSpec) -> str | None:
-    """The device-plugin config a pool's nodes select with `nvidia.com/device-plugin.config`."""
+    """The device-plugin config a pool's nodes select with `nvidia.com/device-plugin.config`.
+
+    The name carries every setting of the config's `sharing` block (k8s-device-plugin v0.20.0 config
+    format: `replicas`, `renameByDefault`, and for time-slicing `failRequestsGreaterThanOne`), so two pools
+    that differ in any of them never share one config and silently get the other's behaviour.
+    """
     sharing = pool.time_slicing or pool.mps
     if sharing is None:
         return None
     kind = "time-slicing" if pool.time_slicing else "mps"
     suffix = "-renamed" if sharing.rename_by_default else ""
+    if pool.time_slicing is not None and not pool.time_slicing.fail_requests_greater_than_one:
+        suffix += "-multi"
     return f"{kind}-{sharing.replicas}{suffix}"
 
 

@@ -137,7 +137,7 @@ def test_device_plugin_configs_one_per_sharing_setup() -> None:
         "time-slicing-4": {"version": "v1", "flags": {"migStrategy": "single"},
                            "sharing": {"timeSlicing": {"renameByDefault": False, "failRequestsGreaterThanOne": True,
                                                        "resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}},
-        "time-slicing-4-renamed": {
+        "time-slicing-4-renamed-multi": {
             "version": "v1", "flags": {"migStrategy": "single"},
             "sharing": {"timeSlicing": {"renameByDefault": True, "failRequestsGreaterThanOne": False,
                                         "resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}},
@@ -146,6 +146,22 @@ def test_device_plugin_configs_one_per_sharing_setup() -> None:
     assert values["devicePlugin"] == {
         "config": {"name": "mlinfra-device-plugin-config", "default": "default", "create": False}
     }
+
+
+def test_pools_that_differ_only_in_fail_requests_greater_than_one_get_their_own_configs() -> None:
+    # k8s-device-plugin v0.20.0 config format (README "Shared Access to GPUs"): `failRequestsGreaterThanOne`
+    # is a setting of the whole `sharing.timeSlicing` block of one named config, so pools sharing a config
+    # name share it; two pools that differ in it must select different configs or one gets the other's.
+    strict = {"name": "l4-strict", "gpu": "L4-24GB", "max_nodes": 1, "time_slicing": {"replicas": 4}}
+    lax = {"name": "l4-lax", "gpu": "L4-24GB", "max_nodes": 1,
+           "time_slicing": {"replicas": 4, "fail_requests_greater_than_one": False}}
+    pools = resolve_cluster_pools(parsed(aws_env([strict, lax])).clusters[0])
+    configs = cfg.device_plugin_configs(pools, "none")
+    for pool in pools:
+        label = pool.labels["nvidia.com/device-plugin.config"]
+        block = configs[label]["sharing"]["timeSlicing"]
+        assert block["failRequestsGreaterThanOne"] is pool.spec.time_slicing.fail_requests_greater_than_one
+    assert len({p.labels["nvidia.com/device-plugin.config"] for p in pools}) == 2
 
 
 def test_time_slicing_on_mixed_mig_multiplies_each_mig_resource() -> None:
@@ -421,7 +437,7 @@ def test_eks_render_with_mig_and_time_slicing_pools() -> None:
     layouts = yaml.safe_load(_data(files, "eks", "mlinfra-mig-parted-config")["config.yaml"])["mig-configs"]
     assert set(layouts) == {"all-disabled", "all-1g.10gb", "mlinfra-h100-mix"}
     dp = _data(files, "eks", "mlinfra-device-plugin-config")
-    assert sorted(dp) == ["default", "time-slicing-4", "time-slicing-4-renamed"]
+    assert sorted(dp) == ["default", "time-slicing-4", "time-slicing-4-renamed-multi"]
 
 
 def test_gpu_operator_disabled_renders_nothing() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.aws.node_group import hardened_launch_template_args, launch_template_ref
 from mlinfra.catalog import eks as eks_catalog
 from mlinfra.context import cloud_cluster
 from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, KarpenterSpec
@@ -25,6 +26,9 @@ CLUSTER_POLICY = eks_catalog.CLUSTER_POLICY
 # The default StorageClass mlinfra creates on EKS: gp3, encrypted, bound where the pod lands.
 STORAGE_CLASS = "gp3-encrypted"
 SYSTEM_INSTANCE_TYPE = "m6i.large"
+# The system nodes' AL2023 root volume, which holds their container images.
+SYSTEM_ROOT_DEVICE = "/dev/xvda"
+SYSTEM_VOLUME_GIB = 50
 
 
 def _trust(service: str) -> str:
@@ -77,6 +81,15 @@ def upgrade_policy() -> eks.ClusterUpgradePolicyArgsDict:
     """STANDARD: at the end of standard support EKS upgrades the cluster instead of billing extended support
     (EKS user guide, "Manage EKS extended support", supportType)."""
     return {"support_type": "STANDARD"}
+
+
+def encryption_config(key_arn: pulumi.Input[str]) -> eks.ClusterEncryptionConfigArgs:
+    """Envelope encryption of Kubernetes Secrets with the cluster's own KMS key (EKS user guide, "Encrypt
+    Kubernetes secrets with KMS on existing clusters")."""
+    from pulumi_aws import eks
+
+    return eks.ClusterEncryptionConfigArgs(provider=eks.ClusterEncryptionConfigProviderArgs(key_arn=key_arn),
+                                           resources=["secrets"])
 
 
 def access_config() -> eks.ClusterAccessConfigArgsDict:
@@ -170,7 +183,7 @@ class EksCluster(pulumi.ComponentResource):
                 name=args.cluster_name,
                 version=args.kubernetes_version,
                 role_arn=role.arn,
-                encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
+                encryption_config=encryption_config(key.arn),
                 vpc_config=vpc_config(args, subnet_ids),
                 enabled_cluster_log_types=list(args.control_plane_logs),
                 access_config=access_config(),
@@ -338,7 +351,7 @@ def _ebs_csi_addon(name: str, cluster: eks.Cluster, version: str, depends_on: li
     return eks.Addon(
         f"{name}-{eks_catalog.EBS_CSI_ADDON}", cluster_name=cluster.name, addon_name=eks_catalog.EBS_CSI_ADDON,
         addon_version=_addon_version(eks_catalog.EBS_CSI_ADDON, version, opts),
-        pod_identity_associations=[{"role_arn": role.arn, "service_account": account}],
+        pod_identity_associations=[eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=account)],
         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*depends_on, attach])))
 
@@ -360,17 +373,13 @@ def _system_node_group(
     """A small on-demand node group for CoreDNS, Karpenter and the add-ons, which GPU taints keep off GPU nodes."""
     from pulumi_aws import ec2, eks
 
+    # The hardened template the GPU pools use, on the root volume. Its metadata options never named
+    # instance_metadata_tags; EC2's default is the same (disabled), and naming it now would publish a new template
+    # version and roll every system node of clusters already running.
     template = ec2.LaunchTemplate(
         f"{name}-default-lt",
-        name_prefix=f"{name}-system-",
-        update_default_version=True,
-        metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
-        block_device_mappings=[{"device_name": "/dev/xvda",
-                                "ebs": {"volume_size": 50, "volume_type": "gp3", "encrypted": "true",
-                                        "delete_on_termination": "true"}}],
-        # Same as the GPU pools: nodes sit in private subnets and never get a public address.
-        network_interfaces=[{"device_index": 0, "associate_public_ip_address": "false",
-                             "security_groups": security_group_ids}],
+        args=hardened_launch_template_args(f"{name}-system-", SYSTEM_ROOT_DEVICE, SYSTEM_VOLUME_GIB,
+                                           security_group_ids, instance_metadata_tags=None),
         opts=opts,
     )
     return eks.NodeGroup(
@@ -383,8 +392,8 @@ def _system_node_group(
         ami_type="AL2023_x86_64_STANDARD",
         capacity_type="ON_DEMAND",
         instance_types=[args.system_instance_type],
-        scaling_config={"min_size": 2, "max_size": 4, "desired_size": 2},
-        launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+        scaling_config=eks.NodeGroupScalingConfigArgs(min_size=2, max_size=4, desired_size=2),
+        launch_template=launch_template_ref(template),
         labels={"mlinfra.io/pool": "system"},
         tags=dict(args.tags),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])),

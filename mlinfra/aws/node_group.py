@@ -80,35 +80,65 @@ def ami_type(pool: ResolvedPool, driver: str) -> str:
     return f"AL2023_{arch}_{'STANDARD' if driver == 'operator' else 'NVIDIA'}"
 
 
-def launch_template_args(
-    pool: ResolvedPool, name: str, security_group_ids: pulumi.Input[list[str]]
+def hardened_launch_template_args(
+    name_prefix: str,
+    device_name: str,
+    volume_size_gib: int,
+    security_group_ids: pulumi.Input[list[str]],
+    tag_specifications: list[ec2.LaunchTemplateTagSpecificationArgs] | None = None,
+    instance_metadata_tags: str | None = "disabled",
 ) -> ec2.LaunchTemplateArgs:
-    """The `ec2.LaunchTemplate` arguments: IMDSv2 only with hop limit 1, encrypted gp3, no public IP.
+    """The `ec2.LaunchTemplate` arguments every EKS node group of mlinfra uses: IMDSv2 only with hop limit 1, an
+    encrypted gp3 image volume of `volume_size_gib` GiB on `device_name`, no public IP, `security_group_ids` on
+    the primary interface.
 
-    Hop limit 1 keeps pods (one network hop away) from reading the node role's credentials. Built with the SDK's
-    typed inputs, so every key at every depth is checked by mypy.
+    Hop limit 1 keeps pods (one network hop away) from reading the node role's credentials. The security
+    settings live here only, so the system and GPU node groups cannot drift apart. Built with the SDK's typed
+    inputs, so mypy checks every key at every depth. `instance_metadata_tags` None leaves the key out (EC2's
+    default is the same, `disabled`).
     """
     from pulumi_aws import ec2
 
     return ec2.LaunchTemplateArgs(
-        name_prefix=f"{name}-",
+        name_prefix=name_prefix,
         update_default_version=True,
         metadata_options=ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
-            instance_metadata_tags="disabled"),
+            instance_metadata_tags=instance_metadata_tags),
         block_device_mappings=[ec2.LaunchTemplateBlockDeviceMappingArgs(
-            device_name=IMAGE_VOLUME_DEVICE[ami_family(pool)],
+            device_name=device_name,
             ebs=ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                volume_size=pool.spec.disk_size_gib, volume_type="gp3", encrypted="true",
-                delete_on_termination="true"),
+                volume_size=volume_size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"),
         )],
+        # Nodes sit in private subnets and never get a public address.
         network_interfaces=[ec2.LaunchTemplateNetworkInterfaceArgs(
             device_index=0, associate_public_ip_address="false", security_groups=security_group_ids)],
+        tag_specifications=tag_specifications,
+    )
+
+
+def launch_template_args(
+    pool: ResolvedPool, name: str, security_group_ids: pulumi.Input[list[str]]
+) -> ec2.LaunchTemplateArgs:
+    """A GPU pool's launch template: `hardened_launch_template_args` on the volume that holds the container
+    images, sized for ML images, with the pool's tag on its instances and volumes."""
+    from pulumi_aws import ec2
+
+    return hardened_launch_template_args(
+        f"{name}-", IMAGE_VOLUME_DEVICE[ami_family(pool)], pool.spec.disk_size_gib, security_group_ids,
         tag_specifications=[
             ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"mlinfra.io/pool": pool.name})
             for kind in ("instance", "volume")
         ],
     )
+
+
+def launch_template_ref(template: ec2.LaunchTemplate) -> eks.NodeGroupLaunchTemplateArgs:
+    """A node group's reference to its launch template: the template's latest version, so a change to the
+    template rolls the group's nodes."""
+    from pulumi_aws import eks
+
+    return eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str))
 
 
 @dataclass(frozen=True)
@@ -222,7 +252,7 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
             version=args.kubernetes_version,
-            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            launch_template=launch_template_ref(template),
             # The cluster autoscaler moves desired_size; a later `pulumi up` must not pull it back.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"],
                                         depends_on=list(args.depends_on)),
@@ -236,7 +266,7 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
             autoscaling.Tag(
                 _tag_resource_name(name, key),
                 autoscaling_group_name=asg_name,
-                tag={"key": key, "value": value, "propagate_at_launch": False},
+                tag=autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
                 opts=child,
             )
         self.register_outputs({"node_group_name": self.node_group_name})

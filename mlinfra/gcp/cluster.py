@@ -203,7 +203,7 @@ class GkeCluster(pulumi.ComponentResource):
                 project=args.project,
                 # None follows the release channel: GKE creates the channel's default version.
                 min_master_version=args.kubernetes_version,
-                release_channel={"channel": args.release_channel},
+                release_channel=container.ClusterReleaseChannelArgs(channel=args.release_channel),
                 network=network,
                 subnetwork=subnetwork,
                 networking_mode="VPC_NATIVE",
@@ -215,7 +215,8 @@ class GkeCluster(pulumi.ComponentResource):
                 node_config=system_node_config(args, self.node_service_account.email),
                 private_cluster_config=private_cluster_config(args),
                 master_authorized_networks_config=authorized_networks(args),
-                workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
+                workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(
+                    workload_pool=f"{args.project}.svc.id.goog"),
                 enable_shielded_nodes=True,
                 enable_legacy_abac=False,
                 logging_service="logging.googleapis.com/kubernetes",

@@ -217,6 +217,33 @@ def test_managed_node_groups(rich):
     assert not [r for r in rich if r["type"] == "aws:eks/nodeGroup:NodeGroup" and r["name"].startswith("eks-k-")]
 
 
+def security_settings(template: dict[str, Any]) -> dict[str, Any]:
+    """What a launch template decides about node security: IMDS access, the image volume's encryption and type,
+    the primary interface's public address."""
+    metadata = template["metadataOptions"]
+    (device,) = template["blockDeviceMappings"]
+    (interface,) = template["networkInterfaces"]
+    return {"imds": (metadata["httpEndpoint"], metadata["httpTokens"], metadata["httpPutResponseHopLimit"]),
+            "ebs": (device["ebs"]["volumeType"], device["ebs"]["encrypted"], device["ebs"]["deleteOnTermination"]),
+            "public_ip": interface["associatePublicIpAddress"], "security_groups": interface["securityGroups"]}
+
+
+def test_system_and_gpu_node_groups_get_the_same_hardened_launch_template(rich):
+    templates = {r["name"]: r["inputs"] for r in rich if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"}
+    system = templates.pop("eks-default-lt")
+    assert templates, "the managed GPU pools have launch templates"
+    expected = {"imds": ("enabled", "required", 1), "ebs": ("gp3", "true", "true"), "public_ip": "false",
+                "security_groups": system["networkInterfaces"][0]["securityGroups"]}
+    assert security_settings(system) == expected
+    for name, template in templates.items():
+        assert security_settings(template) == expected, name
+    assert system["blockDeviceMappings"][0]["deviceName"] == "/dev/xvda"
+    assert system["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 50
+    group = one(rich, "aws:eks/nodeGroup:NodeGroup", "eks-default")["inputs"]
+    assert group["launchTemplate"]["version"] == "1"
+    assert group["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+
+
 def test_autoscaler_template_tags_describe_a_node_of_the_pool():
     p = resolved({"name": "m", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 1,
                   "mig": {"profiles": {"3g.40gb": 1, "2g.20gb": 1, "1g.10gb": 2}},

@@ -173,6 +173,9 @@ class EksCluster(pulumi.ComponentResource):
             role = iam.Role(f"{name}-cluster-role", assume_role_policy=CLUSTER_TRUST, opts=child)
             attach = iam.RolePolicyAttachment(f"{name}-cluster-role-policy", role=role.name,
                                               policy_arn=CLUSTER_POLICY, opts=child)
+            # The role uses the Secrets key itself; the cluster is created after this grant and deleted before it.
+            key_access = iam.RolePolicy(f"{name}-cluster-encryption", role=role.id,
+                                        policy=key.arn.apply(eks_catalog.cluster_encryption_policy), opts=child)
             # EKS creates the group on first log line with no retention; created first, it keeps 90 days.
             log_group = pulumi.Output.from_input(args.cluster_name).apply(eks_catalog.control_plane_log_group)
             logs = cloudwatch.LogGroup(
@@ -190,7 +193,8 @@ class EksCluster(pulumi.ComponentResource):
                 upgrade_policy=upgrade_policy(),
                 deletion_protection=True,
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider, depends_on=[attach, logs]),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.cloud_provider,
+                                            depends_on=[attach, key_access, logs]),
             )
             cluster_name: pulumi.Input[str] = self.cluster.name
             issuer_url = self.cluster.identities.apply(_oidc_issuer)

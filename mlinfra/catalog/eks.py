@@ -63,6 +63,23 @@ NODE_POLICIES: tuple[str, ...] = (
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+
+
+def cluster_encryption_policy(key_arn: str) -> str:
+    """The cluster role's policy on the KMS key that envelope-encrypts its Secrets: kms:Encrypt, kms:Decrypt,
+    kms:ListGrants and kms:DescribeKey on that key only.
+
+    AmazonEKSClusterPolicy only reads a key (awsdocs/amazon-eks-user-guide
+    latest/ug/security/iam-reference/security-iam-awsmanpol.adoc: "kms – Read a key from AWS KMS"), yet EKS acts on
+    the key as the cluster role (its health checks call kms:ListGrants as that role and are refused without this
+    policy: terraform-aws-eks#1913). Source: terraform-aws-modules/terraform-aws-eks@v21.19.0 main.tf,
+    `aws_iam_policy.cluster_encryption` ("<role>-ClusterEncryption"), attached to the cluster role whenever
+    `encryption_config` is set, scoped to the key's ARN. The key keeps KMS's default key policy (the account may
+    delegate through IAM), so this policy is what lets the role use it."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ClusterEncryption", "Effect": "Allow", "Resource": key_arn,
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]},
+    ]}, sort_keys=True)
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
 # terraform-aws-eks `cloudwatch_log_group_retention_in_days` default; the group EKS writes to is

@@ -230,3 +230,22 @@ def test_managed_gpu_groups_tell_the_autoscaler_their_nodes_have_gpus(prod):
         assert group.inputs["labels"][key] == "nvidia-h100", group.name
     tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in of_type(prod, "aws:autoscaling/tag:Tag")}
     assert tags[f"k8s.io/cluster-autoscaler/node-template/label/{key}"] == "nvidia-h100"
+
+
+# terraform-aws-modules/terraform-aws-eks@v21.19.0 main.tf, `aws_iam_policy.cluster_encryption` ("ClusterEncryption"):
+# whenever encryption_config is set, the cluster role gets kms:Encrypt, kms:Decrypt, kms:ListGrants and
+# kms:DescribeKey on the encryption key's ARN (terraform-aws-eks#1913: EKS calls kms:ListGrants as the cluster role).
+# AmazonEKSClusterPolicy only reads a key (awsdocs/amazon-eks-user-guide security-iam-awsmanpol.adoc).
+def test_cluster_role_may_use_the_secrets_key_before_the_cluster_is_created(prod):
+    cluster = one(prod, "aws:eks/cluster:Cluster", "eks-eks")
+    key_arn = cluster.inputs["encryptionConfig"]["provider"]["keyArn"]
+    role = one(prod, "aws:iam/role:Role", "eks-cluster-role")
+    grants = [r for r in of_type(prod, "aws:iam/rolePolicy:RolePolicy") if role.urn in r.dependencies]
+    statements = [s for g in grants for s in json.loads(g.inputs["policy"])["Statement"]
+                  if any(a.startswith("kms:") for a in s["Action"])]
+    assert len(statements) == 1, statements
+    (statement,) = statements
+    assert statement["Effect"] == "Allow" and statement["Resource"] == key_arn
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"]
+    (grant,) = [g for g in grants if statement in json.loads(g.inputs["policy"])["Statement"]]
+    assert grant.urn in cluster.dependencies

@@ -98,6 +98,7 @@ def machine_regions(machine_type: str) -> list[str]:
 
 __all__ = [
     "GKE_VERSIONS",
+    "MANAGED_NAMESPACES",
     "PROVISIONING_MODELS",
     "GkeVersion",
     "boot_disk_types",
@@ -109,6 +110,13 @@ __all__ = [
     "supported_gke_versions",
     "zone_facts_known",
 ]
+
+# Namespaces GKE itself creates and manages on every cluster with Managed Service for Prometheus (managed
+# collection, on by default): `gmp-system` runs its collectors ("do not modify or deploy anything in this
+# namespace") and `gmp-public` holds its OperatorConfig (Google Cloud, "Set up managed data collection with
+# Managed Service for Prometheus": cloud.google.com/kubernetes-engine/multi-cloud/docs/azure/how-to/
+# managed-service-prometheus, and the GKE page of the same name). A team namespace must not be one of them.
+MANAGED_NAMESPACES = ("gmp-system", "gmp-public")
 
 # The primary range of the subnetwork mlinfra creates for a GKE cluster's nodes (a /20, 4,096 addresses, the size
 # GKE picks for VPC-native clusters). Kept here, beside the other GKE facts, so the spec checks can tell whether

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from mlinfra.catalog import gke as gke_facts
 from mlinfra.k8s.scheduling_model import (
     HOST_RESOURCES,
     cluster_flavors,
@@ -63,10 +64,19 @@ def addon_namespaces() -> dict[str, str]:
     return out
 
 
-def namespace_owner(namespace: str) -> str | None:
-    """Who owns a namespace a team may not take: Kubernetes or an mlinfra add-on; None when it is free."""
+# The namespaces each cloud's managed Kubernetes creates for itself, beyond Kubernetes' own.
+CLOUD_NAMESPACES: dict[str, tuple[str, ...]] = {"gcp": gke_facts.MANAGED_NAMESPACES}
+_CLOUD_OWNERS = {"gcp": "GKE"}
+
+
+def namespace_owner(namespace: str, clouds: Iterable[str] = ()) -> str | None:
+    """Who owns a namespace a team may not take: Kubernetes, the team's clusters' cloud (GKE), or an mlinfra
+    add-on; None when it is free. `clouds`: the clouds of the clusters the team has queues on."""
     if namespace in KUBERNETES_NAMESPACES or namespace.startswith(KUBERNETES_PREFIX):
         return "Kubernetes"
+    for cloud in sorted(set(clouds)):
+        if namespace in CLOUD_NAMESPACES.get(cloud, ()):
+            return _CLOUD_OWNERS[cloud]
     module = addon_namespaces().get(namespace)
     return f"the add-on of {module}" if module else None
 
@@ -140,13 +150,16 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
             if shared:
                 yield Problem(path_join(base, "namespace"), team.namespace_name,
                               f"two teams on cluster {shared[0]} share this namespace; give each team its own")
-        owner = namespace_owner(team.namespace_name)
+        clouds = [c.cloud for n in team_clusters(team) if (c := env.cluster(n)) is not None]
+        owner = namespace_owner(team.namespace_name, clouds)
         if owner is not None:
             where = "namespace" if team.namespace else "name"
+            cloud_reserved = [ns for cloud in sorted(set(clouds)) for ns in CLOUD_NAMESPACES.get(cloud, ())]
             yield Problem(path_join(base, where), team.namespace_name,
                           f"namespace {team.namespace_name} belongs to {owner}; a team namespace must be "
                           "its own (set namespace to another name, e.g. team-" + team.name + "); reserved: "
-                          + ", ".join([*KUBERNETES_NAMESPACES, KUBERNETES_PREFIX + "*", *sorted(addon_namespaces())]))
+                          + ", ".join([*KUBERNETES_NAMESPACES, KUBERNETES_PREFIX + "*", *cloud_reserved,
+                                       *sorted(addon_namespaces())]))
         yield from _team_cluster_problems(env, team, base)
         for key in ("default_container_cpu", "default_container_memory"):
             yield from _quantity(path_join(base, key), getattr(team, key))[1]

@@ -142,8 +142,8 @@ class TeamSpec(SpecModel):
     )
     namespace: Name | None = Field(
         default=None,
-        description="The team's namespace. Not a Kubernetes or add-on namespace (kube-system, gpu-operator, ...). "
-        "Default: the team name.",
+        description="The team's namespace. Not a Kubernetes, GKE or add-on namespace (kube-system, gmp-system, "
+        "gpu-operator, ...). Default: the team name.",
     )
     cohort: Name | None = Field(
         default=None,

@@ -345,8 +345,12 @@ INVALID = [
             ("volcano-system", "the add-on of mlinfra.k8s.volcano"),
             ("fluid-system", "the add-on of mlinfra.k8s.fluid_objects"),
             ("karpenter", "the add-on of mlinfra.aws.karpenter"),
+            # Team 2 is on a GKE cluster: GKE's Managed Service for Prometheus owns these two (catalog/gke.py).
+            ("gmp-system", "GKE"),
+            ("gmp-public", "GKE"),
         ]
     ],
+
     (
         "team named like an add-on namespace, without a namespace of its own",
         lambda: with_("scheduling.teams.2.name", "monitoring"),
@@ -549,6 +553,15 @@ def test_invalid_specs_name_the_field(what: str, make: Any, path: str, message: 
     matching = [p for p in found if p.path == path]
     assert matching, f"{what}: no problem at {path}; got {[str(p) for p in found]}"
     assert any(message in p.message and p.severity == severity for p in matching), [str(p) for p in matching]
+
+
+def test_gkes_own_namespaces_are_free_to_a_team_on_eks_only() -> None:
+    """GKE's managed-collection namespaces exist only on GKE clusters: an EKS team may take one, a team on both
+    clouds may not."""
+    assert problems(with_("scheduling.teams.1.namespace", "gmp-public")) == []
+    both = with_("scheduling.teams.1", {"name": "prod", "clusters": ["eks", "gke"], "namespace": "gmp-public"})
+    assert [(p.path, "belongs to GKE" in p.message) for p in problems(both)] == [
+        ("scheduling.teams[1].namespace", True)]
 
 
 def test_overcommit_turns_over_capacity_into_a_warning() -> None:

@@ -28,17 +28,23 @@ class EksVersion:
         return "ended"
 
 
-# Source: EKS user guide, "Understand the Kubernetes version lifecycle on EKS" (release calendar), cross-checked
-# with endoflife.date/amazon-eks and aws-samples sample-apex-skills cluster-lifecycle (verified 2026-04-24).
-# 1.36 is not listed: no release date could be confirmed.
+# Source: EKS user guide, "Understand the Kubernetes version lifecycle on EKS", release calendar
+# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html#kubernetes-release-calendar): 1.31 to
+# 1.34 as awsdocs/amazon-eks-user-guide@01385604 latest/ug/versioning/kubernetes-versions.adoc lists them; 1.35 and
+# 1.36 as endoflife-date/endoflife.date@a70eca33 products/amazon-eks.md reads them from that calendar table (1.36
+# added by endoflife.date#10240 on 2026-06-05; EKS release notes, "Kubernetes 1.36 is now available in Amazon EKS",
+# 2026-06-02). Every row keeps the guide's rule: standard support 14 months from the EKS release, extended 12 more.
 EKS_VERSIONS: dict[str, EksVersion] = {v.version: v for v in (
     EksVersion("1.31", date(2024, 9, 26), date(2025, 11, 26), date(2026, 11, 26)),
     EksVersion("1.32", date(2025, 1, 23), date(2026, 3, 23), date(2027, 3, 23)),
     EksVersion("1.33", date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
     EksVersion("1.34", date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
     EksVersion("1.35", date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+    EksVersion("1.36", date(2026, 6, 2), date(2027, 8, 2), date(2028, 8, 2)),
 )}
-# The newest version above: in standard support the longest.
+# The default, in standard support until 2027-03-27. Not the newest: moving it upgrades the control plane of every
+# cluster that leaves kubernetes_version unset, so it moves in a change of its own, reviewed with the add-ons'
+# support for the new minor.
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
 # EKS add-ons every cluster gets, at the default version EKS names for the cluster's Kubernetes version
@@ -223,8 +229,8 @@ CLUSTER_AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 
 
 # cluster-autoscaler's minor must match the cluster's Kubernetes minor (kubernetes/autoscaler
-# cluster-autoscaler/README.md, "Releases"). Newest patch tag per minor in kubernetes/autoscaler
-# (tags cluster-autoscaler-1.31.5 ... 1.35.2); image registry.k8s.io/autoscaling/cluster-autoscaler.
+# cluster-autoscaler/README.md, "Releases"). Newest patch tag per minor in kubernetes/autoscaler@55c37cd5
+# (tags cluster-autoscaler-1.31.5 ... 1.36.1); image registry.k8s.io/autoscaling/cluster-autoscaler.
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
-    "1.31": "v1.31.5", "1.32": "v1.32.7", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2",
+    "1.31": "v1.31.5", "1.32": "v1.32.7", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1",
 }

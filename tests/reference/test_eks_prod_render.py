@@ -249,3 +249,38 @@ def test_cluster_role_may_use_the_secrets_key_before_the_cluster_is_created(prod
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"]
     (grant,) = [g for g in grants if statement in json.loads(g.inputs["policy"])["Statement"]]
     assert grant.urn in cluster.dependencies
+
+
+# EKS user guide, "Understand the Kubernetes version lifecycle on EKS": standard support for the first 14 months after
+# a minor's EKS release, extended support for the next 12; release calendar
+# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html#kubernetes-release-calendar) as
+# awsdocs/amazon-eks-user-guide@01385604 latest/ug/versioning/kubernetes-versions.adoc gives it for 1.31-1.34 and
+# endoflife-date/endoflife.date@a70eca33 products/amazon-eks.md (read from that table) for 1.35 and 1.36; EKS
+# release notes, "Kubernetes 1.36 is now available in Amazon EKS" (2026-06-02).
+EKS_CALENDAR = {
+    # version: (EKS release, end of standard support, end of extended support)
+    "1.31": (date(2024, 9, 26), date(2025, 11, 26), date(2026, 11, 26)),
+    "1.32": (date(2025, 1, 23), date(2026, 3, 23), date(2027, 3, 23)),
+    "1.33": (date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": (date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
+    "1.35": (date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+    "1.36": (date(2026, 6, 2), date(2027, 8, 2), date(2028, 8, 2)),
+}
+
+
+def months_later(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    return day.replace(year=day.year + year, month=month + 1)
+
+
+def test_eks_support_dates_and_a_default_in_standard_support_today(prod):
+    from mlinfra.catalog import eks as eks_catalog
+
+    for version, (released, standard, extended) in EKS_CALENDAR.items():
+        known = eks_catalog.EKS_VERSIONS[version]
+        assert (known.released, known.end_of_standard, known.end_of_extended) == (released, standard, extended)
+        assert (months_later(released, 14), months_later(released, 26)) == (standard, extended), version
+    default = eks_catalog.DEFAULT_KUBERNETES_VERSION
+    assert EKS_CALENDAR[default][1] >= TODAY
+    # prod leaves kubernetes_version unset: it runs the default.
+    assert one(prod, "aws:eks/cluster:Cluster", "eks-eks").inputs["version"] == default

@@ -39,6 +39,7 @@ CALENDAR = [
     ("1.33", date(2026, 7, 29), date(2027, 7, 29)),
     ("1.34", date(2026, 12, 2), date(2027, 12, 2)),
     ("1.35", date(2027, 3, 27), date(2028, 3, 27)),
+    ("1.36", date(2027, 8, 2), date(2028, 8, 2)),
 ]
 
 
@@ -79,7 +80,7 @@ def test_version_support(case, environment, version, severity, text):
 AMIS = [
     ("latest in prod is refused", "prod", "latest", "error"),
     ("latest elsewhere is warned about", "staging", "latest", "warning"),
-    ("pinned in prod", "prod", "v20260818", None),
+    ("pinned in prod", "prod", "v20260714", None),
 ]
 
 
@@ -98,7 +99,7 @@ def test_unpinned_image_matters_only_with_karpenter_pools():
 
 
 def test_min_nodes_on_a_karpenter_pool_is_refused_with_a_pointer():
-    found = problems(env(pools=({**KARPENTER_POOL, "min_nodes": 1},), karpenter={"ami_version": "v20260818"}))
+    found = problems(env(pools=({**KARPENTER_POOL, "min_nodes": 1},), karpenter={"ami_version": "v20260714"}))
     message = found[("clusters[0].pools[0].min_nodes", "error")]
     assert "provisioner: managed" in message
 
@@ -130,7 +131,7 @@ def test_bottlerocket_nodes_turn_the_operators_device_plugin_and_mig_manager_off
     # nvidia.com/gpu.deploy.<operand>=false (issue 17 item 9).
     pool = {"name": "l4-br", "gpu": "L4-24GB", "instance_types": ["g6.xlarge"], "max_nodes": 2,
             "ami_family": "bottlerocket", "provisioner": provisioner}
-    loaded = EnvironmentSpec.model_validate(env(pools=(pool,), karpenter={"ami_version": "v20260818"}))
+    loaded = EnvironmentSpec.model_validate(env(pools=(pool,), karpenter={"ami_version": "v20260714"}))
     (resolved,) = resolve_cluster_pools(loaded.clusters[0])
     if provisioner == "managed":
         labels = node_group.node_group_args(resolved, "cloud").labels
@@ -142,6 +143,6 @@ def test_bottlerocket_nodes_turn_the_operators_device_plugin_and_mig_manager_off
     assert labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
     assert labels["nvidia.com/gpu.deploy.mig-manager"] == "false"
     al2023 = EnvironmentSpec.model_validate(env(pools=({**pool, "ami_family": "al2023"},),
-                                                karpenter={"ami_version": "v20260818"}))
+                                                karpenter={"ami_version": "v20260714"}))
     (plain,) = resolve_cluster_pools(al2023.clusters[0])
     assert "nvidia.com/gpu.deploy.device-plugin" not in node_group.node_labels(plain)

@@ -47,6 +47,16 @@ EKS_VERSIONS: dict[str, EksVersion] = {v.version: v for v in (
 # support for the new minor.
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
+# EKS-optimized AMI releases (awslabs/amazon-eks-ami tags, `vYYYYMMDD`) whose AL2023 images are confirmed, with the
+# Kubernetes minors each ships them for; the release a Karpenter node class pins (`karpenter.ami_version`,
+# `al2023@<release>`) must ship images for the cluster's minor. Source: awslabs/amazon-eks-ami@81fec2e8 CHANGELOG.md,
+# "AMI Release v20260714": amazon-eks-node-al2023-{x86_64,arm64}-{standard,nvidia}-<minor>-v20260714 for 1.30 to
+# 1.36. That repository's newest tag is v20260724, whose AMI list no stored source gives; v20260818 appears in no
+# stored source of that repository.
+EKS_AMI_RELEASES: dict[str, tuple[str, ...]] = {
+    "v20260714": ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"),
+}
+
 # EKS add-ons every cluster gets, at the default version EKS names for the cluster's Kubernetes version
 # (DescribeAddonVersions, `defaultVersion`; pulumi_aws `eks.get_addon_version` with most_recent false). The
 # default is the version EKS validated for that Kubernetes minor, so a version upgrade moves the add-ons with it

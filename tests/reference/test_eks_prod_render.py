@@ -7,6 +7,7 @@ registration waits for) and compares it with the named source.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -284,3 +285,38 @@ def test_eks_support_dates_and_a_default_in_standard_support_today(prod):
     assert EKS_CALENDAR[default][1] >= TODAY
     # prod leaves kubernetes_version unset: it runs the default.
     assert one(prod, "aws:eks/cluster:Cluster", "eks-eks").inputs["version"] == default
+
+
+# awslabs/amazon-eks-ami@81fec2e8 CHANGELOG.md, "AMI Release v20260714" (tag v20260714): the AL2023 images of that
+# release for Kubernetes 1.35 (the repository's newest tag, v20260724, has no AMI list in any stored source, and
+# v20260818 is in none). aws/karpenter-provider-aws@v1.14.1 pkg/providers/amifamily/al2023.go `resolvePath`: the
+# alias al2023@<release> resolves /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/<variant>/
+# amazon-eks-node-al2023-<arch>-<variant>-<k8s>-<release>/image_id, nvidia for GPU instance types. EC2NodeClass
+# CRD v1.14.1 amiSelectorTerms.alias: "family@version", at most 30 characters, the version in the AMI's own
+# format ("al2023@v20240625").
+CONFIRMED_AMIS = {
+    "amazon-eks-node-al2023-x86_64-nvidia-1.35-v20260714",
+    "amazon-eks-node-al2023-x86_64-standard-1.35-v20260714",
+    "amazon-eks-node-al2023-arm64-nvidia-1.35-v20260714",
+}
+
+
+def test_prod_pins_an_eks_ami_release_that_ships_images_for_its_kubernetes_version(prod, upstream):
+    from mlinfra.catalog import eks as eks_catalog
+
+    crd = yaml.safe_load((upstream / "karpenter/v1.14.1/karpenter.k8s.aws_ec2nodeclasses.yaml").read_text())
+    term = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][
+        "amiSelectorTerms"]["items"]["properties"]["alias"]
+    version = one(prod, "aws:eks/cluster:Cluster", "eks-eks").inputs["version"]
+    node_classes = of_type(prod, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert node_classes
+    for node_class in node_classes:
+        (selector,) = node_class.inputs["spec"]["amiSelectorTerms"]
+        alias = selector["alias"]
+        assert len(alias) <= term["maxLength"] and re.fullmatch(r"[a-zA-Z0-9]+@.+", alias)
+        family, release = alias.split("@")
+        assert family == "al2023" and re.fullmatch(r"v\d{8}", release)
+        assert date(int(release[1:5]), int(release[5:7]), int(release[7:9])) <= TODAY
+        assert version in eks_catalog.EKS_AMI_RELEASES[release], (release, version)
+        # prod's Karpenter pool: p5.48xlarge (x86_64) with the cloud's driver, the NVIDIA variant.
+        assert f"amazon-eks-node-al2023-x86_64-nvidia-{version}-{release}" in CONFIRMED_AMIS

@@ -184,10 +184,19 @@ def autoscaler_template_tags(pool: ResolvedPool) -> dict[str, str]:
     advertise: MIG slices and shared GPUs are counted differently from the instance's GPUs, and without them a
     pending pod asking for `nvidia.com/mig-1g.10gb` would never scale the pool up. The same role the NodeOverlay
     plays for Karpenter pools.
+
+    The template starts from the instance type's GPU count as `nvidia.com/gpu` and then takes each resource tag
+    over it (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/aws_manager.go `buildNodeFromTemplate`).
+    Nodes that advertise no whole `nvidia.com/gpu` (renamed sharing, MIG mixed strategy) get
+    `resources/nvidia.com/gpu: 0`, so the template does not promise a resource the nodes never have; their
+    `mlinfra.io/gpu-resource` taint keeps plain-GPU pods off as well.
     """
+    resources = pool.resources_per_node()
+    if GPU_RESOURCE not in resources:
+        resources = {GPU_RESOURCE: 0, **resources}
     tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in managed_node_labels(pool).items()}
     tags.update({f"{AUTOSCALER_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{t['effect']}" for t in pool.taints})
-    tags.update({f"{AUTOSCALER_TEMPLATE}/resources/{k}": str(v) for k, v in pool.resources_per_node().items()})
+    tags.update({f"{AUTOSCALER_TEMPLATE}/resources/{k}": str(v) for k, v in resources.items()})
     return dict(sorted(tags.items()))
 
 

@@ -12,7 +12,7 @@ from mlinfra.spec.base import LABEL_KEY_RE, LABEL_VALUE_RE
 from mlinfra.spec.clusters import ClusterSpec
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.pools import PoolSpec
-from mlinfra.spec.resolve import GPU_TAINT
+from mlinfra.spec.resolve import GPU_RESOURCE_TAINT_KEY, GPU_TAINT
 
 ZONE_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
 
@@ -282,6 +282,15 @@ def check_pool(cluster: ClusterSpec, pool: PoolSpec, base: str) -> Iterator[Prob
                           f"{GPU_TAINT['effect']}, and a second {GPU_TAINT['effect']} taint with that key is "
                           "refused (GKE rejects duplicate key and effect); use another key for your own taint, "
                           "e.g. `team` or `example.com/dedicated`")
+        elif taint.key == GPU_RESOURCE_TAINT_KEY:
+            # mlinfra sets this key itself on pools whose nodes advertise no whole nvidia.com/gpu (spec/resolve.py
+            # `gpu_resource_taint`); a user taint with it would clash with that one or fake it on a pool that
+            # advertises whole GPUs.
+            yield Problem(path_join(base, "taints", k, "key"), taint.key,
+                          f"{GPU_RESOURCE_TAINT_KEY} is reserved: mlinfra taints pools whose nodes advertise "
+                          "nvidia.com/gpu.shared or nvidia.com/mig-<profile> instead of nvidia.com/gpu with it "
+                          "(docs/scheduling.md); use another key for your own taint, e.g. `team` or "
+                          "`example.com/dedicated`")
     if cluster.cloud == "aws" and pool.provisioner == "managed":
         yield from _check_autoscaler_tag_keys(pool, base)
     yield from _check_zones(cluster, pool, base)

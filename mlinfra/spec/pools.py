@@ -92,7 +92,8 @@ class PoolSpec(SpecModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
     taints: list[Taint] = Field(
         default_factory=list,
-        description="Extra taints. The GPU taint `nvidia.com/gpu=present:NoSchedule` is always added.",
+        description="Extra taints. The GPU taint `nvidia.com/gpu=present:NoSchedule` is always added, and "
+        "`mlinfra.io/gpu-resource` (a reserved key) where the nodes advertise no whole `nvidia.com/gpu`.",
     )
     disk_size_gib: int = Field(
         default=200, description="Root volume size; ML images are large. Default: 200 GiB."

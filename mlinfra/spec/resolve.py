@@ -7,7 +7,7 @@ Call `resolve_pool` only on a spec that passed the checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mlinfra import catalog
@@ -24,6 +24,13 @@ LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 GPU_RESOURCE = "nvidia.com/gpu"
 SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+# The taint of a pool whose nodes advertise no whole `nvidia.com/gpu`: renamed time-slicing or MPS
+# (`nvidia.com/gpu.shared`) and MIG under the mixed strategy (`nvidia.com/mig-<profile>`). Karpenter and
+# cluster-autoscaler still see the instance type's GPUs as `nvidia.com/gpu` (a NodeOverlay adds resources, it
+# removes none), so without it a pod asking for plain `nvidia.com/gpu` would make them launch a node that can
+# never run it. Its value names the family the nodes do advertise (`gpu_resource_taint`).
+GPU_RESOURCE_TAINT_KEY = "mlinfra.io/gpu-resource"
 
 # Bottlerocket's NVIDIA variants run their own device plugin (bottlerocket-os/bottlerocket#1916; its EKS
 # quickstart asks to keep other device-plugin DaemonSets off those nodes). The GPU operator skips an operand on
@@ -79,6 +86,27 @@ def device_plugin_config_name(pool: PoolSpec) -> str | None:
     if pool.time_slicing is not None and not pool.time_slicing.fail_requests_greater_than_one:
         suffix += "-multi"
     return f"{kind}-{sharing.replicas}{suffix}"
+
+
+def gpu_resource_taint(resources: dict[str, int]) -> dict[str, str] | None:
+    """The `mlinfra.io/gpu-resource` NoSchedule taint for nodes advertising `resources`, or None.
+
+    `resources`: the extended resources of one node (`ResolvedPool.resources_per_node`). None when they include
+    whole GPUs (`nvidia.com/gpu`: plain, time-sliced or MPS without renaming, MIG single strategy, every
+    GKE-native pool). Otherwise the value names what the nodes advertise instead:
+
+    - `gpu.shared`: `nvidia.com/gpu.shared` (renamed time-slicing or MPS; k8s-device-plugin v0.20.0
+      api/config/v1 `DefaultSharedResourceNameSuffix`);
+    - `mig`: `nvidia.com/mig-<profile>` (MIG under the mixed strategy; internal/rm/rm.go
+      `AddDefaultResourcesToConfig`);
+    - `mig.shared`: `nvidia.com/mig-<profile>.shared` (renamed time-slicing of those MIG devices).
+    """
+    if not resources or GPU_RESOURCE in resources:
+        return None
+    family = "mig" if any(r.startswith(MIG_RESOURCE_PREFIX) for r in resources) else "gpu"
+    shared = all(r.endswith(".shared") for r in resources)
+    return {"key": GPU_RESOURCE_TAINT_KEY, "value": f"{family}.shared" if shared else family,
+            "effect": "NoSchedule"}
 
 
 def cluster_mig_strategy(cluster: ClusterSpec) -> MigStrategy:
@@ -253,8 +281,8 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
     if cluster.cloud == "aws" and pool.ami_family == "bottlerocket":
         # After the user's labels: two device plugins on one node would both advertise its GPUs.
         labels.update(BOTTLEROCKET_LABELS)
-    taints = (dict(GPU_TAINT), *({"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints))
-    return ResolvedPool(
+    own = tuple({"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints)
+    resolved = ResolvedPool(
         cluster=cluster.name,
         cloud=cluster.cloud,
         spec=pool,
@@ -262,9 +290,16 @@ def resolve_pool(cluster: ClusterSpec, pool: PoolSpec) -> ResolvedPool:
         mig_strategy=strategy,
         gke_native=native,
         labels=labels,
-        taints=taints,
+        taints=(dict(GPU_TAINT), *own),
         **base,  # type: ignore[arg-type]
     )
+    # What the nodes advertise follows from the facts above; the taint that keeps plain-GPU pods off them
+    # goes right after the GPU taint, so every layer that reads `taints` (node pools, autoscaler tags, Kueue
+    # flavors, operator daemonsets, cache placement) carries it.
+    resource_taint = gpu_resource_taint(resolved.resources_per_node())
+    if resource_taint is None:
+        return resolved
+    return replace(resolved, taints=(dict(GPU_TAINT), resource_taint, *own))
 
 
 def resolve_cluster_pools(cluster: ClusterSpec) -> list[ResolvedPool]:

@@ -254,13 +254,25 @@ def test_autoscaler_template_tags_describe_a_node_of_the_pool():
     assert tags[prefix + "label/team"] == "vision"
     assert tags[prefix + "taint/nvidia.com/gpu"] == "present:NoSchedule"
     assert tags[prefix + "taint/dedicated"] == "vision:NoSchedule"
-    # Mixed MIG: what the device plugin will advertise, per profile, not the instance's 8 GPUs.
+    assert tags[prefix + "taint/mlinfra.io/gpu-resource"] == "mig:NoSchedule"
+    # Mixed MIG: what the device plugin will advertise, per profile, not the instance's 8 GPUs. The template
+    # starts from the instance type's GPU count as nvidia.com/gpu and each resource tag overrides it
+    # (kubernetes/autoscaler cluster-autoscaler-1.35.2 cloudprovider/aws/aws_manager.go buildNodeFromTemplate),
+    # so nvidia.com/gpu is zeroed: these nodes never advertise it.
     assert {k: v for k, v in tags.items() if "/resources/" in k} == {
+        prefix + "resources/nvidia.com/gpu": "0",
         prefix + "resources/nvidia.com/mig-1g.10gb": "16", prefix + "resources/nvidia.com/mig-2g.20gb": "8",
         prefix + "resources/nvidia.com/mig-3g.40gb": "8"}
     shared = resolved({"name": "s", "gpu": "L4-24GB", "max_nodes": 1,
                        "time_slicing": {"replicas": 4, "rename_by_default": True}})
-    assert node_group.autoscaler_template_tags(shared)[prefix + "resources/nvidia.com/gpu.shared"] == "4"
+    shared_tags = node_group.autoscaler_template_tags(shared)
+    assert shared_tags[prefix + "resources/nvidia.com/gpu.shared"] == "4"
+    assert shared_tags[prefix + "resources/nvidia.com/gpu"] == "0"
+    assert shared_tags[prefix + "taint/mlinfra.io/gpu-resource"] == "gpu.shared:NoSchedule"
+    # Whole GPUs: the instance type's count stands, no extra taint.
+    plain_tags = node_group.autoscaler_template_tags(resolved({"name": "w", "gpu": "L4-24GB", "max_nodes": 1}))
+    assert plain_tags[prefix + "resources/nvidia.com/gpu"] == "1"
+    assert prefix + "taint/mlinfra.io/gpu-resource" not in plain_tags
 
 
 def test_managed_node_groups_tag_their_autoscaling_group_for_scale_from_zero(rich):

@@ -8,7 +8,7 @@ from spec_assertions import AWS_NETWORK, DEPLOYERS, EKS_REACHABLE
 
 from mlinfra.offline.render import render_environment
 from mlinfra.spec import load_environment
-from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, resolve_cluster_pools
+from mlinfra.spec.resolve import GPU_TAINT, cluster_mig_strategy, gpu_resource_taint, resolve_cluster_pools
 
 
 def _cluster(cloud, *pools, **cluster):
@@ -164,3 +164,23 @@ def test_mig_layouts_are_bounded_by_slices_not_by_rounded_memory():
     c = {"name": "c", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1",
          "pools": [{"name": "m", "gpu": "H200-141GB", "max_nodes": 1, "mig": {"profiles": {"3g.71gb": 2}}}]}
     assert load_environment({"environment": "t", "clusters": [c]}).clusters[0].pools[0].mig is not None
+
+
+# k8s-device-plugin v0.20.0: `.shared` when renamed (api/config/v1 DefaultSharedResourceNameSuffix), `mig-<profile>`
+# under the mixed MIG strategy (internal/rm/rm.go AddDefaultResourcesToConfig), `gpu` otherwise.
+@pytest.mark.parametrize(
+    ("resources", "value"),
+    [
+        ({"nvidia.com/gpu": 8}, None),
+        ({"nvidia.com/gpu": 56}, None),  # MIG single strategy
+        ({"nvidia.com/gpu.shared": 4}, "gpu.shared"),
+        ({"nvidia.com/mig-3g.40gb": 8, "nvidia.com/mig-1g.10gb": 32}, "mig"),
+        ({"nvidia.com/mig-1g.10gb": 56}, "mig"),  # one profile, but the cluster runs the mixed strategy
+        ({"nvidia.com/mig-3g.40gb.shared": 16, "nvidia.com/mig-1g.10gb.shared": 64}, "mig.shared"),
+        ({}, None),
+    ],
+)
+def test_gpu_resource_taint_names_what_the_nodes_advertise(resources, value):
+    taint = gpu_resource_taint(resources)
+    assert taint == (None if value is None else {"key": "mlinfra.io/gpu-resource", "value": value,
+                                                 "effect": "NoSchedule"})

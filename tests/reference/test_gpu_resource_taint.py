@@ -11,7 +11,9 @@ The facts behind it:
   (`nvidia.com/mig-1g.10gb`).
 - karpenter.sh_nodeoverlays CRD v1.14.1 (../shared/upstream/karpenter/v1.14.1), `spec.capacity`: "Capacity adds
   extended resources only, and does not replace any existing resources"; Karpenter keeps the instance type's GPUs
-  as `nvidia.com/gpu` (karpenter.sh/docs/concepts/nodeoverlays, v1.14), so a pending pod asking for plain
+  as `nvidia.com/gpu` (aws/karpenter-provider-aws@v1.14.1 pkg/providers/instancetype/types.go: capacity
+  `nvidia.com/gpu` = `nvidiaGPUs(info)`, the NVIDIA GPU count EC2 reports; karpenter.sh/v1.14/concepts/nodeoverlays),
+  so a pending pod asking for plain
   `nvidia.com/gpu` that tolerates the GPU taint makes it launch a node of such a pool that can never run the
   pod (kubernetes-sigs/karpenter#729 and bottlerocket-os/bottlerocket#4250 show the stuck or looping nodes).
 - kubernetes/autoscaler cluster-autoscaler-1.35.2 cloudprovider/aws/aws_manager.go `buildNodeFromTemplate`: the
@@ -246,6 +248,21 @@ def test_gpu_operator_daemonsets_tolerate_it(files, cluster):
     for taint in affected(cluster):
         assert tolerates(values["daemonsets"]["tolerations"], taint)
         assert tolerates(values["node-feature-discovery"]["worker"]["tolerations"], taint)
+
+
+# DaemonSets that reach every node through their chart's default tolerations, which mlinfra must not narrow:
+# Fluid's CSI plugin (fluid v1.0.8 values.yaml `csi.tolerations: [{operator: Exists}]`, read from
+# ../shared/upstream) and node-exporter (prometheus-community/helm-charts charts/prometheus-node-exporter
+# values.yaml `tolerations: [{effect: NoSchedule, operator: Exists}]`; that chart's values are not in
+# ../shared/upstream, so only the no-override half is checked here).
+def test_chart_default_daemonsets_keep_their_tolerate_all_defaults(files, upstream):
+    fluid_defaults = yaml.safe_load((upstream / "fluid" / "v1.0.8" / "values.yaml").read_text())
+    for taint in affected("eks-mixed"):
+        assert tolerates(fluid_defaults["csi"]["tolerations"], taint)
+    fluid = yaml.safe_load(files["helm/eks-mixed/fluid.yaml"])["values"]
+    assert "tolerations" not in fluid.get("csi", {})
+    stack = yaml.safe_load(files["helm/eks-mixed/kube-prometheus-stack.yaml"])["values"]
+    assert "tolerations" not in stack.get("prometheus-node-exporter", {})
 
 
 def pool_labels() -> dict[str, dict[str, str]]:

@@ -12,10 +12,12 @@ The facts behind it:
 - karpenter.sh_nodeoverlays CRD v1.14.1 (../shared/upstream/karpenter/v1.14.1), `spec.capacity`: "Capacity adds
   extended resources only, and does not replace any existing resources"; Karpenter keeps the instance type's GPUs
   as `nvidia.com/gpu` (aws/karpenter-provider-aws@v1.14.1 pkg/providers/instancetype/types.go: capacity
-  `nvidia.com/gpu` = `nvidiaGPUs(info)`, the NVIDIA GPU count EC2 reports; karpenter.sh/v1.14/concepts/nodeoverlays),
-  so a pending pod asking for plain
-  `nvidia.com/gpu` that tolerates the GPU taint makes it launch a node of such a pool that can never run the
-  pod (kubernetes-sigs/karpenter#729 and bottlerocket-os/bottlerocket#4250 show the stuck or looping nodes).
+  `nvidia.com/gpu` = `nvidiaGPUs(info)`, the NVIDIA GPU count EC2 reports; karpenter.sh/v1.14/concepts/
+  nodeoverlays). So a pending pod asking for plain `nvidia.com/gpu` that tolerates the GPU taint makes it launch
+  a node of such a pool that can never run the pod. kubernetes-sigs/karpenter#729: Karpenter's provisioning does
+  not follow the device plugin's sharing config. bottlerocket-os/bottlerocket#4250 (only an excerpt could be
+  read) shows the symptom on the node side: a Karpenter NodeClaim for a g5 GPU node whose NVIDIA stack did not
+  come up, deleted again.
 - kubernetes/autoscaler cluster-autoscaler-1.35.2 cloudprovider/aws/aws_manager.go `buildNodeFromTemplate`: the
   template node of a group at zero gets `nvidia.com/gpu` = the instance type's GPU count, then each
   `k8s.io/cluster-autoscaler/node-template/resources/<name>` tag overrides it, and the taints come from the

@@ -57,6 +57,39 @@ EKS_AMI_RELEASES: dict[str, tuple[str, ...]] = {
     "v20260714": ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"),
 }
 
+# Bottlerocket releases (bottlerocket-os/bottlerocket tags, `v<major>.<minor>.<patch>`) with the Kubernetes minors
+# each ships an `aws-k8s-<minor>-nvidia` variant for; the release a Bottlerocket Karpenter node class pins
+# (`karpenter.bottlerocket_version`, `bottlerocket@<release>`) must ship that variant for the cluster's minor:
+# Karpenter resolves the alias to /aws/service/bottlerocket/aws-k8s-<minor>-nvidia/<arch>/<release without v>/
+# image_id for GPU instance types (aws/karpenter-provider-aws@v1.14.1 pkg/providers/amifamily/bottlerocket.go).
+# Sources, each a bottlerocket-os/bottlerocket release changelog: the nvidia variants of 1.31 were added in v1.22.0,
+# 1.32 in v1.30.0 (#4318), 1.33 in v1.39.0 (#4515), 1.34 in v1.47.0 (#4640), 1.35 in v1.53.0 (#4737), 1.36 in
+# v1.61.0 (#4841); v1.64.0 (#4896, released 2026-08-05 as #4895 records) removed the 1.30 variants (#4880), as
+# Bottlerocket drops a minor's variants when EKS ends its extended support (#4879), which for 1.31 is 2026-11-26.
+# Newer tags (v1.65.0, v1.66.0) have changelogs but no stored source confirms their published images.
+BOTTLEROCKET_RELEASES: dict[str, tuple[str, ...]] = {
+    "v1.64.0": ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36"),
+}
+
+
+def _release_order(release: str) -> tuple[int, ...]:
+    """Sort key of a release tag: `v20260714` -> (20260714,), `v1.64.0` -> (1, 64, 0)."""
+    return tuple(int(part) for part in release.lstrip("v").split("."))
+
+
+def node_image_releases(family: str) -> dict[str, tuple[str, ...]]:
+    """The confirmed releases of a Karpenter node image family (`al2023`, `bottlerocket`) and the Kubernetes minors
+    each ships GPU images for. Raises KeyError for another family."""
+    return {"al2023": EKS_AMI_RELEASES, "bottlerocket": BOTTLEROCKET_RELEASES}[family]
+
+
+def suggested_release(family: str, kubernetes_version: str) -> str:
+    """The newest confirmed release of `family` that ships GPU images for `kubernetes_version`; the newest of all
+    when none does (the version itself is then refused by the version check)."""
+    releases = node_image_releases(family)
+    shipping = [r for r, minors in releases.items() if kubernetes_version in minors]
+    return max(shipping or releases, key=_release_order)
+
 # EKS add-ons every cluster gets, at the default version EKS names for the cluster's Kubernetes version
 # (DescribeAddonVersions, `defaultVersion`; pulumi_aws `eks.get_addon_version` with most_recent false). The
 # default is the version EKS validated for that Kubernetes minor, so a version upgrade moves the add-ons with it

@@ -31,13 +31,19 @@ def karpenter_pools(pools: list[ResolvedPool]) -> list[ResolvedPool]:
 
 
 def ami_selector(
-    pool: ResolvedPool, driver: str, kubernetes_version: str, ami_version: str = "latest"
+    pool: ResolvedPool, driver: str, kubernetes_version: str, ami_version: str = "latest",
+    bottlerocket_version: str = "latest",
 ) -> tuple[list[dict[str, str]], str | None]:
     """`amiSelectorTerms` and `amiFamily` of a pool's EC2NodeClass.
 
     The `al2023` and `bottlerocket` aliases pick the NVIDIA image variant for GPU instance types by
     themselves. When the operator installs the driver, the standard AL2023 image is selected through its
     public SSM parameter instead, because no alias selects it for GPU types.
+
+    `ami_version` (an EKS AMI release `vYYYYMMDD`) pins AL2023 images, `bottlerocket_version` (a Bottlerocket
+    release `v1.x.y`) Bottlerocket images; each alias takes the version in its own image's format, since Karpenter
+    looks it up in that image's SSM path (aws/karpenter-provider-aws@v1.14.1 pkg/providers/amifamily/al2023.go
+    `resolvePath`, bottlerocket.go `DescribeImageQuery`): an AMI date under Bottlerocket's path matches no image.
     """
     family = ami_family(pool)
     if family == "al2023" and driver == "operator":
@@ -47,7 +53,8 @@ def ami_selector(
         param = (f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/"
                  f"{release}/image_id")
         return [{"ssmParameter": param}], "AL2023"
-    return [{"alias": f"{family}@{ami_version}"}], None
+    version = bottlerocket_version if family == "bottlerocket" else ami_version
+    return [{"alias": f"{family}@{version}"}], None
 
 
 def requirements(pool: ResolvedPool) -> list[dict[str, Any]]:
@@ -131,9 +138,10 @@ def ec2_node_class_manifest(
     subnet_ids: pulumi.Input[list[str]],
     security_group_ids: pulumi.Input[list[str]],
     ami_version: str = "latest",
+    bottlerocket_version: str = "latest",
 ) -> dict[str, Any]:
     """The `karpenter.k8s.aws/v1` EC2NodeClass of a pool: hardened like the managed node groups."""
-    terms, family = ami_selector(pool, driver, kubernetes_version, ami_version)
+    terms, family = ami_selector(pool, driver, kubernetes_version, ami_version, bottlerocket_version)
     devices: list[dict[str, Any]] = []
     if ami_family(pool) == "bottlerocket":
         devices.append({"deviceName": "/dev/xvda", "ebs": _ebs(4)})
@@ -343,7 +351,8 @@ class Karpenter(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(parent=self, depends_on=[self.release, crds, *iam_deps])
         for pool in args.pools:
             node_class = ec2_node_class_manifest(pool, args.driver, args.kubernetes_version, self.node_role.name,
-                                                 args.subnet_ids, args.security_group_ids, args.settings.ami_version)
+                                                 args.subnet_ids, args.security_group_ids, args.settings.ami_version,
+                                                 args.settings.bottlerocket_version)
             for role, obj in (("nodeclass", node_class), ("nodepool", node_pool_manifest(pool, args.settings)),
                               ("overlay", node_overlay_manifest(pool))):
                 if obj is None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from mlinfra.problems import Problem, SpecError, path_join
 from mlinfra.spec.base import NAME_PATTERN
 from mlinfra.spec.caches import CacheSpec
-from mlinfra.spec.clusters import NETWORK_TAGS, ClusterSpec, ExistingCluster
+from mlinfra.spec.clusters import NETWORK_TAGS, ClusterSpec, ExistingCluster, release_pattern_hint
 from mlinfra.spec.environment import EnvironmentSpec
 from mlinfra.spec.gpu_operator import GpuOperatorSpec
 from mlinfra.spec.monitoring import MonitoringSpec
@@ -35,6 +35,8 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
             message = "required field is missing"
         elif e["type"] == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == NAME_PATTERN:
             message = "must be a lowercase RFC 1123 name (a-z, 0-9, '-'; start and end alphanumeric)"
+        elif e["type"] == "string_pattern_mismatch":
+            message = release_pattern_hint((e.get("ctx") or {}).get("pattern", "")) or message
         problems.append(Problem(path_join(*loc) or "<root>", e.get("input"), message))
     return problems
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
+from mlinfra.catalog import eks as eks_catalog
 from mlinfra.spec.base import Name, SpecModel
 from mlinfra.spec.gpu_operator import GpuOperatorSpec
 from mlinfra.spec.pools import PoolSpec
@@ -105,6 +106,29 @@ ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", 
 DEFAULT_CONTROL_PLANE_LOGS: tuple[ControlPlaneLog, ...] = ("api", "audit", "authenticator")
 
 
+# Karpenter's `amiSelectorTerms.alias` takes "family@version", the version in the image's own release format
+# ("al2023@v20240625", "bottlerocket@v1.10.0": EC2NodeClass CRD v1.14.1) and at most 30 characters in all, so each
+# family has its own pin and pattern. Bounded repeats keep `bottlerocket@<version>` within those 30 characters.
+AMI_RELEASE_PATTERN = r"^(latest|v\d{8})$"
+BOTTLEROCKET_RELEASE_PATTERN = r"^(latest|v\d{1,3}\.\d{1,3}\.\d{1,3})$"
+# The KarpenterSpec field that pins each node image family's release.
+KARPENTER_IMAGE_PINS: dict[str, str] = {"al2023": "ami_version", "bottlerocket": "bottlerocket_version"}
+
+
+def release_pattern_hint(pattern: str) -> str | None:
+    """What a release pin that fails `pattern` must look like, with a confirmed release from the catalog; None for
+    another pattern."""
+    if pattern == AMI_RELEASE_PATTERN:
+        example = eks_catalog.suggested_release("al2023", eks_catalog.DEFAULT_KUBERNETES_VERSION)
+        return (f"not an EKS AMI release: use `latest` or a tag vYYYYMMDD such as {example} (a Bottlerocket "
+                "release v<major>.<minor>.<patch> goes in karpenter.bottlerocket_version)")
+    if pattern == BOTTLEROCKET_RELEASE_PATTERN:
+        example = eks_catalog.suggested_release("bottlerocket", eks_catalog.DEFAULT_KUBERNETES_VERSION)
+        return (f"not a Bottlerocket release: use `latest` or a tag v<major>.<minor>.<patch> such as {example} "
+                "(an EKS AMI release vYYYYMMDD goes in karpenter.ami_version)")
+    return None
+
+
 class KarpenterSpec(SpecModel):
     """How Karpenter runs on an EKS cluster that has `provisioner: karpenter` pools."""
 
@@ -123,11 +147,22 @@ class KarpenterSpec(SpecModel):
     )
     ami_version: str = Field(
         default="latest",
-        pattern=r"^(latest|v\d{8})$",
-        description="EKS-optimized AMI release the node classes select (`v20251120`). Pin it where node images "
-        "must change only through a reviewed diff; with `latest`, Karpenter rolls nodes onto each new AWS "
-        "release (patched, but outside the preview). `latest` is refused in an environment named prod and "
-        "warned about elsewhere (Karpenter docs recommend pinning in production). Default: latest.",
+        pattern=AMI_RELEASE_PATTERN,
+        description="EKS-optimized AMI release (`vYYYYMMDD`, an awslabs/amazon-eks-ami tag) the node classes of "
+        "AL2023 pools select: the `al2023@<release>` alias, or with `gpu_operator.driver: operator` the "
+        "release's standard image by its SSM parameter. Pin it where node images must change only through a "
+        "reviewed diff; with `latest`, Karpenter rolls nodes onto each new AWS release (patched, but outside the "
+        "preview). With an AL2023 Karpenter pool, `latest` is refused in an environment named prod and warned "
+        "about elsewhere (Karpenter docs recommend pinning in production). Default: latest.",
+    )
+    bottlerocket_version: str = Field(
+        default="latest",
+        pattern=BOTTLEROCKET_RELEASE_PATTERN,
+        description="Bottlerocket release (`v<major>.<minor>.<patch>`, a bottlerocket-os/bottlerocket tag) the "
+        "node classes of `ami_family: bottlerocket` pools select through the `bottlerocket@<release>` alias; "
+        "Bottlerocket numbers its releases apart from EKS AMI dates, so it has a pin of its own. With a "
+        "Bottlerocket Karpenter pool, `latest` is refused in an environment named prod and warned about "
+        "elsewhere. Default: latest.",
     )
     termination_grace_period: str = Field(
         default="24h",

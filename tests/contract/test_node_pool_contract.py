@@ -11,17 +11,21 @@ import pytest
 import yaml
 from spec_assertions import DEPLOYERS, EKS_REACHABLE
 
+from mlinfra.catalog import eks as eks_catalog
 from mlinfra.offline.render import render_environment, write_tree
 from mlinfra.offline.validate import validate_dir, validate_objects
 
 NETWORK = {"vpc_id": "vpc-0a1b2c", "subnet_ids": ["subnet-0a1", "subnet-0b2"]}
+AMI_RELEASE = max(eks_catalog.EKS_AMI_RELEASES)
+BOTTLEROCKET_RELEASE = eks_catalog.suggested_release("bottlerocket", eks_catalog.DEFAULT_KUBERNETES_VERSION)
 
 # Every pool kind: EKS managed, EKS Karpenter spot and on-demand with MIG and time-slicing (single and mixed
 # MIG clusters), Bottlerocket, operator-owned drivers, GKE MIG/time-sharing/MPS, and existing clusters.
 SPECS: dict[str, dict[str, Any]] = {
     "eks-created": {"environment": "c", "clusters": [{
         "name": "eks", "cloud": "aws", **EKS_REACHABLE, "region": "us-east-1", "network": NETWORK,
-        "karpenter": {"ami_version": "v20251120"},
+        # Each image family pinned in its own release format: an EKS AMI date for AL2023, a Bottlerocket version.
+        "karpenter": {"ami_version": AMI_RELEASE, "bottlerocket_version": BOTTLEROCKET_RELEASE},
         "pools": [
             {"name": "h100-managed", "gpu": "H100-80GB", "gpus_per_node": 8, "max_nodes": 2,
              "mig": {"profiles": {"1g.10gb": 7}}},
@@ -182,8 +186,11 @@ def test_a_pinned_ami_release_reaches_every_node_class(renders):
     _, files = renders["eks-created"]
     classes = [o for o in _karpenter_objects(files) if o["kind"] == "EC2NodeClass"]
     assert classes
-    assert {t["alias"] for o in classes for t in o["spec"]["amiSelectorTerms"]} == {
-        "al2023@v20251120", "bottlerocket@v20251120"}
+    aliases = {o["metadata"]["name"]: t["alias"] for o in classes for t in o["spec"]["amiSelectorTerms"]}
+    # Karpenter looks each alias version up in its own family's SSM path (karpenter-provider-aws@v1.14.1
+    # pkg/providers/amifamily/al2023.go, bottlerocket.go): the Bottlerocket pool takes the Bottlerocket pin.
+    assert aliases == {"l4-spot-ts": f"al2023@{AMI_RELEASE}", "a100-od-mig": f"al2023@{AMI_RELEASE}",
+                       "h100-spot": f"bottlerocket@{BOTTLEROCKET_RELEASE}"}
 
 
 def test_gke_node_pools_leave_the_gpus_to_exactly_one_device_plugin(renders):

@@ -57,26 +57,32 @@ def test_ami_type_follows_architecture_family_and_driver_owner(pool, driver, exp
     assert node_group.ami_type(p, driver) == expected
 
 
+H100 = {"name": "p", "gpu": "H100-80GB", "max_nodes": 1}
+BOTTLEROCKET = {**H100, "ami_family": "bottlerocket"}
 KARPENTER_AMIS = [
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "cloud", "latest", [{"alias": "al2023@latest"}], None),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "cloud", "v20251120", [{"alias": "al2023@v20251120"}],
+    # (case, pool, driver, ami_version, bottlerocket_version, amiSelectorTerms, amiFamily)
+    ("al2023", H100, "cloud", "latest", "latest", [{"alias": "al2023@latest"}], None),
+    ("al2023 pinned", H100, "cloud", "v20251120", "v1.64.0", [{"alias": "al2023@v20251120"}], None),
+    ("bottlerocket", BOTTLEROCKET, "cloud", "latest", "latest", [{"alias": "bottlerocket@latest"}], None),
+    # An EKS AMI date is no Bottlerocket version: the Bottlerocket alias takes only its own pin.
+    ("bottlerocket pinned", BOTTLEROCKET, "cloud", "v20251120", "v1.64.0", [{"alias": "bottlerocket@v1.64.0"}],
      None),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1, "ami_family": "bottlerocket"}, "cloud", "latest",
+    ("bottlerocket, only the AMI pinned", BOTTLEROCKET, "cloud", "v20251120", "latest",
      [{"alias": "bottlerocket@latest"}], None),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "operator", "latest",
+    ("operator driver", H100, "operator", "latest", "v1.64.0",
      [{"ssmParameter": "/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/recommended/image_id"}],
      "AL2023"),
-    ({"name": "p", "gpu": "H100-80GB", "max_nodes": 1}, "operator", "v20251120",
+    ("operator driver pinned", H100, "operator", "v20251120", "latest",
      [{"ssmParameter": "/aws/service/eks/optimized-ami/1.33/amazon-linux-2023/x86_64/standard/"
                        "amazon-eks-node-al2023-x86_64-standard-1.33-v20251120/image_id"}], "AL2023"),
 ]
 
 
-@pytest.mark.parametrize(("pool", "driver", "version", "terms", "family"), KARPENTER_AMIS,
-                         ids=["al2023", "al2023-pinned", "bottlerocket", "operator-driver", "operator-driver-pinned"])
-def test_karpenter_ami_selection(pool, driver, version, terms, family):
+@pytest.mark.parametrize(("case", "pool", "driver", "ami", "bottlerocket", "terms", "family"), KARPENTER_AMIS,
+                         ids=[a[0] for a in KARPENTER_AMIS])
+def test_karpenter_ami_selection(case, pool, driver, ami, bottlerocket, terms, family):
     p = resolved(pool, gpu_operator={"driver": driver})
-    assert karpenter.ami_selector(p, driver, "1.33", version) == (terms, family)
+    assert karpenter.ami_selector(p, driver, "1.33", ami, bottlerocket) == (terms, family)
 
 
 def test_launch_template_requires_imdsv2_hop_limit_1_encrypted_gp3_and_no_public_ip():

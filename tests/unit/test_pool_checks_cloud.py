@@ -141,7 +141,7 @@ INVALID = [
     ("bad Karpenter duration", eks(H100, karpenter={"consolidate_after": "10 minutes"}),
      "clusters[0].karpenter.consolidate_after", "not a Karpenter duration"),
     ("AMI version not a release", eks(H100, karpenter={"ami_version": "2025-11-20"}),
-     "clusters[0].karpenter.ami_version", "String should match pattern '^(latest|v\\d{8})$'"),
+     "clusters[0].karpenter.ami_version", "not an EKS AMI release: use `latest` or a tag vYYYYMMDD"),
     ("unknown AMI family", eks(pool(H100, ami_family="ubuntu")), "clusters[0].pools[0].ami_family",
      "Input should be 'al2023' or 'bottlerocket'"),
     ("zones on EKS", eks(pool(H100, zones=["us-east-1a"])), "clusters[0].pools[0].zones",

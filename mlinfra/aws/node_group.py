@@ -10,6 +10,7 @@ import pulumi
 
 from mlinfra import catalog
 from mlinfra.catalog import eks as eks_catalog
+from mlinfra.spec.pools import DEFAULT_AMI_FAMILY
 from mlinfra.spec.resolve import GPU_RESOURCE, ResolvedPool
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def pool_arch(pool: ResolvedPool) -> str:
 
 def ami_family(pool: ResolvedPool) -> str:
     """The pool's node image family: its `ami_family`, else Amazon Linux 2023."""
-    return pool.spec.ami_family or "al2023"
+    return pool.spec.ami_family or DEFAULT_AMI_FAMILY
 
 
 # Bottlerocket's NVIDIA variants run their own device plugin (and no MIG manager of the operator's kind): the GPU

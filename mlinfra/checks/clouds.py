@@ -16,9 +16,9 @@ from typing import TypeAlias
 from mlinfra import catalog
 from mlinfra.catalog import eks as eks_catalog
 from mlinfra.problems import Problem, path_join
-from mlinfra.spec.clusters import AwsNetwork, ClusterSpec, GcpNetwork
+from mlinfra.spec.clusters import KARPENTER_IMAGE_PINS, AwsNetwork, ClusterSpec, GcpNetwork
 from mlinfra.spec.environment import EnvironmentSpec
-from mlinfra.spec.pools import PoolSpec
+from mlinfra.spec.pools import DEFAULT_AMI_FAMILY, PoolSpec
 from mlinfra.spec.resolve import ResolvedPool, resolve_pool
 
 # Karpenter's duration format (NodePool CRD: consolidateAfter and expireAfter).
@@ -250,6 +250,34 @@ def eks_version(cluster: ClusterSpec) -> str:
     return cluster.kubernetes_version or eks_catalog.DEFAULT_KUBERNETES_VERSION
 
 
+IMAGE_NAMES = {"al2023": "EKS AMI", "bottlerocket": "Bottlerocket"}
+
+
+def check_image_pins(cluster: ClusterSpec, base: str, prod: bool, version: str) -> Iterator[Problem]:
+    """An unpinned node image for each image family the cluster's Karpenter pools use.
+
+    Each family has its own pin (`karpenter.ami_version` for AL2023, `karpenter.bottlerocket_version` for
+    Bottlerocket), and only a family some Karpenter pool uses can roll nodes: `latest` on a pin no pool reads
+    selects nothing and is left alone, as is a set pin no pool reads (it changes no node, and keeps the pin ready
+    for a pool of that family). The suggested release is the catalog's newest that ships GPU images for the
+    cluster's Kubernetes version.
+    """
+    users: dict[str, list[str]] = {}
+    for pool in cluster.pools:
+        if pool.provisioner == "karpenter":
+            users.setdefault(pool.ami_family or DEFAULT_AMI_FAMILY, []).append(pool.name)
+    for family, pools in sorted(users.items()):
+        field = KARPENTER_IMAGE_PINS[family]
+        if getattr(cluster.karpenter, field) != "latest":
+            continue
+        name = IMAGE_NAMES[family]
+        yield Problem(path_join(base, "karpenter", field), "latest",
+                      f"unpinned node image: each new {name} release would replace the GPU nodes of Karpenter "
+                      f"pool(s) {', '.join(pools)} outside any review; pin a release such as "
+                      f"{eks_catalog.suggested_release(family, version)}" + (" (required in prod)" if prod else ""),
+                      severity="error" if prod else "warning")
+
+
 def check_eks(cluster: ClusterSpec, base: str, environment: str, today: date) -> Iterator[Problem]:
     """EKS version support, the node image pin and Karpenter pool bounds.
 
@@ -272,11 +300,7 @@ def check_eks(cluster: ClusterSpec, base: str, environment: str, today: date) ->
                       f"at the extended-support rate until {known.end_of_extended}; upgrade to "
                       f"{eks_catalog.DEFAULT_KUBERNETES_VERSION}", severity="error" if prod else "warning")
     karpenter_pools = [(j, p) for j, p in enumerate(cluster.pools) if p.provisioner == "karpenter"]
-    if karpenter_pools and cluster.karpenter.ami_version == "latest":
-        yield Problem(path_join(base, "karpenter", "ami_version"), "latest",
-                      "unpinned node image: every AWS AMI release would replace the GPU nodes outside any review; "
-                      "pin an EKS AMI release such as v20251120" + (" (required in prod)" if prod else ""),
-                      severity="error" if prod else "warning")
+    yield from check_image_pins(cluster, base, prod, version)
     if karpenter_pools and not DURATION_RE.match(cluster.karpenter.termination_grace_period):
         yield Problem(path_join(base, "karpenter", "termination_grace_period"),
                       cluster.karpenter.termination_grace_period, "not a Karpenter duration; use e.g. 1h or 24h")

@@ -54,6 +54,10 @@ class MpsSpec(SpecModel):
     )
 
 
+# The EKS node image of a pool that sets no `ami_family`.
+DEFAULT_AMI_FAMILY = "al2023"
+
+
 class PoolSpec(SpecModel):
     """A pool of identical GPU nodes.
 

@@ -85,13 +85,19 @@ def overlay_capacity(pool: ResolvedPool) -> dict[str, int]:
 
 
 def node_pool_limits(pool: ResolvedPool) -> dict[str, str]:
-    """NodePool `limits` that stop the pool at `max_nodes`, whatever the MIG or sharing mode.
+    """NodePool `limits` that stop the pool at `max_nodes`, whatever the MIG or sharing mode: `nodes`.
 
-    Karpenter counts a node's resources from its instance type: the physical `nvidia.com/gpu` count. A
-    NodeOverlay's capacity "adds extended resources only, and does not replace any existing resources"
-    (karpenter.sh_nodeoverlays CRD v1.14.1), so a limit on the slices or replicas it advertises would let
-    max_nodes x slices nodes in; the physical GPU count per node bounds the pool exactly."""
-    return {GPU_RESOURCE: str(pool.gpus_per_node * pool.spec.max_nodes)}
+    Karpenter counts a NodePool's usage from its nodes: an initialized node by its own `status.capacity`, which is
+    what the device plugin advertises, and a node not yet initialized by the instance type's capacity, where
+    `nvidia.com/gpu` is the physical GPU count; every node counts 1 toward `nodes`
+    (kubernetes-sigs/karpenter@6e7eab7a, the core v1.14.1 builds on: pkg/controllers/state/statenode.go
+    `Capacity`, pkg/controllers/nodepool/counter). An `nvidia.com/gpu` limit is right for one of the two only:
+    nodes that advertise more GPUs than they hold (time-slicing or MPS replicas, single-strategy MIG with several
+    slices per GPU) would hit it after a fraction of max_nodes, and nodes that advertise none (renamed sharing,
+    mixed-strategy MIG) would never count toward it once initialized. `nodes` counts 1 per node in both phases
+    and is checked before a node is launched (scheduler.go `addToNewNodeClaim`; karpenter-provider-aws v1.14.1
+    docs concepts/nodepools.md, "spec.limits")."""
+    return {"nodes": str(pool.spec.max_nodes)}
 
 
 def disruption_budgets() -> list[dict[str, Any]]:

@@ -197,12 +197,13 @@ def test_gpu_nodepools_pin_the_ami_and_limit_disruption(prod):
         assert spec["template"]["spec"]["terminationGracePeriod"]
 
 
-# Fault 8. karpenter.sh_nodeoverlays CRD v1.14.1: "Capacity adds extended resources only, and does not replace
-# any existing resources" - Karpenter counts the instance type's physical GPUs against the NodePool limit.
+# Fault 8. Karpenter counts an initialized node with what its device plugin advertises and every node as 1 of
+# `limits.nodes` (kubernetes-sigs/karpenter@6e7eab7a pkg/controllers/state/statenode.go `Capacity`); the node count
+# bounds the pool in every mode (tests/reference/test_karpenter_node_limits.py).
 def test_nodepool_limits_bound_the_pool_at_max_nodes(prod):
     (pool,) = of_type(prod, "kubernetes:karpenter.sh/v1:NodePool")
-    # prod's p5-spot: 8 x p5.48xlarge, 8 H100 each.
-    assert pool.inputs["spec"]["limits"] == {"nvidia.com/gpu": str(8 * 8)}
+    # prod's p5-spot: at most 8 x p5.48xlarge.
+    assert pool.inputs["spec"]["limits"] == {"nodes": "8"}
 
 
 # Fault 10. terraform-aws-eks: cloudwatch_log_group_retention_in_days = 90 on /aws/eks/<cluster>/cluster, created

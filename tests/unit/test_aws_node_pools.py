@@ -107,8 +107,8 @@ def test_nodepool_for_a_spot_time_sliced_pool():
                                   "budgets": [{"nodes": "1", "reasons": ["Drifted"]},
                                               {"nodes": "10%", "reasons": ["Empty"]}]}
     assert spec["template"]["spec"]["expireAfter"] == "168h"
-    # Limits count what Karpenter counts, the instance type's physical GPUs: 4 nodes x 1 GPU, not the replicas.
-    assert spec["limits"] == {"nvidia.com/gpu": "4"}
+    # Limits bound nodes, whatever each node advertises (tests/reference/test_karpenter_node_limits.py).
+    assert spec["limits"] == {"nodes": "4"}
     assert spec["template"]["metadata"]["labels"]["nvidia.com/device-plugin.config"] == "time-slicing-4"
     assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
     overlay = karpenter.node_overlay_manifest(p)
@@ -122,7 +122,7 @@ def test_plain_gpu_pool_needs_no_overlay_and_named_types_are_required():
     reqs = {r["key"]: r["values"] for r in manifest["spec"]["template"]["spec"]["requirements"]}
     assert reqs["node.kubernetes.io/instance-type"] == ["p5.48xlarge"]
     assert reqs["karpenter.sh/capacity-type"] == ["on-demand"]
-    assert manifest["spec"]["limits"] == {"nvidia.com/gpu": "24"}
+    assert manifest["spec"]["limits"] == {"nodes": "3"}
 
 
 def test_mixed_mig_overlay_advertises_each_profile():

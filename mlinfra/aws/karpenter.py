@@ -318,9 +318,13 @@ class Karpenter(pulumi.ComponentResource):
                               sqs_managed_sse_enabled=True, opts=child)
             iam_deps.append(sqs.QueuePolicy(f"{name}-interruptions-policy", queue_url=queue.url,
                                             policy=queue.arn.apply(queue_policy), opts=child))
+            description = pulumi.Output.from_input(args.cluster_name).apply(
+                lambda c: f"Karpenter interruption events for EKS cluster {c}")
             for role, pattern in INTERRUPTION_EVENTS.items():
+                # A fixed short prefix: names derived from the cluster's would run past EventBridge's 64 characters.
                 rule = cloudwatch.EventRule(f"{name}-{role}", event_pattern=json.dumps(pattern, sort_keys=True),
-                                            opts=child)
+                                            name_prefix=eks_catalog.KARPENTER_INTERRUPTION_RULE_PREFIXES[role],
+                                            description=description, opts=child)
                 cloudwatch.EventTarget(f"{name}-{role}-target", rule=rule.name, arn=queue.arn, opts=child)
             queue_name, queue_arn = queue.name, queue.arn
 

@@ -154,6 +154,39 @@ KARPENTER_INTERRUPTION_EVENTS: dict[str, dict[str, list[str]]] = {
         "source": ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"]},
 }
 
+# Physical names of those rules: a fixed prefix per rule, to which the provider appends a unique 26-character
+# suffix (terraform-aws-modules/terraform-aws-eks@v21.19.0 modules/karpenter/main.tf: `name_prefix =
+# "${var.rule_name_prefix}${each.value.name}-"`, rule_name_prefix "Karpenter", names HealthEvent, SpotInterrupt,
+# InstanceRebalance, InstanceStateChange, CRInterruption). Names derived from the resource name do not fit:
+# EventBridge rule names have at most 64 characters, and pulumi-aws autonames `<resource name>-<7 random>` and
+# refuses ("plus 7 random chars is longer than maximum length 64") a longer one (pulumi/pulumi-aws
+# provider/resource_overrides.go: aws_cloudwatch_event_rule `AutoName("name", 64, "-")`;
+# pulumi/pulumi sdk/go/common/resource NewUniqueHex), so `<cluster>-karpenter-capacity-reservation-interruption`
+# failed `pulumi up` for every cluster name over 12 characters. A prefix may have 38 characters (pulumi-aws
+# cloudwatch.EventRule `name_prefix`: "must be 38 characters or less").
+KARPENTER_INTERRUPTION_RULE_PREFIXES: dict[str, str] = {
+    "scheduled-change": "KarpenterHealthEvent-",
+    "spot-interruption": "KarpenterSpotInterrupt-",
+    "rebalance": "KarpenterInstanceRebalance-",
+    "instance-state-change": "KarpenterInstanceStateChange-",
+    "capacity-reservation-interruption": "KarpenterCRInterruption-",
+}
+EVENT_RULE_NAME_PREFIX_MAX = 38
+
+# Resources mlinfra leaves unnamed get `<resource name>-<7 random hex>` from pulumi-aws, which refuses a name over the
+# provider's limit for that resource ("could not make instance ...: name '<name>-' plus 7 random chars is longer
+# than maximum length 64"): pulumi/pulumi-aws provider/resource_overrides.go, aws_iam_role `AutoName("name", 64,
+# "-")`; pulumi/pulumi sdk/go/common/resource `NewUniqueHex`. IAM role names have at most 64 characters (IAM user
+# guide, "IAM object quotas").
+AUTONAME_SUFFIX = 8
+IAM_ROLE_NAME_MAX = 64
+# A managed node group's name is `node_group_name_prefix` plus a 26-character unique suffix, and at most 63
+# characters (terraform-provider-aws internal/service/eks/node_group.go: node_group_name_prefix
+# `StringLenBetween(0, 63-id.UniqueIDSuffixLength)`; pulumi-aws eks.NodeGroup `node_group_name`: "can't be longer
+# than 63 characters").
+NODE_GROUP_NAME_PREFIX_MAX = 63 - 26
+assert set(KARPENTER_INTERRUPTION_RULE_PREFIXES) == set(KARPENTER_INTERRUPTION_EVENTS)
+
 
 def karpenter_controller_policy(
     cluster: str, region: str, account: str, node_role_arn: str, queue_arn: str | None, partition: str = "aws"

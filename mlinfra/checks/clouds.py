@@ -311,6 +311,41 @@ def check_eks(cluster: ClusterSpec, base: str, environment: str, today: date) ->
                           "`provisioner: managed` for a floor of always-on nodes, or set min_nodes: 0")
 
 
+def eks_role_names(cluster: ClusterSpec) -> list[str]:
+    """The resource names of the IAM roles mlinfra creates for an EKS cluster (Pulumi names each role after its
+    resource name, `<name>-<7 random hex>`): the node role; for a created cluster the cluster role and the EBS CSI
+    driver's; cluster-autoscaler's when a managed pool can scale; Karpenter's controller and node roles when a pool
+    uses Karpenter (aws/cluster.py, aws/cluster_autoscaler.py, aws/karpenter.py)."""
+    name = cluster.name
+    roles = [f"{name}-node-role"]
+    if cluster.existing is None:
+        roles += [f"{name}-cluster-role", f"{name}-ebs-csi"]
+    if any(p.provisioner == "managed" and p.min_nodes < p.max_nodes for p in cluster.pools):
+        roles.append(f"{name}-cluster-autoscaler-role")
+    if any(p.provisioner == "karpenter" for p in cluster.pools):
+        roles += [f"{name}-karpenter-controller", f"{name}-karpenter-node-role"]
+    return roles
+
+
+def check_aws_names(cluster: ClusterSpec, base: str) -> Iterator[Problem]:
+    """Names AWS would refuse: IAM roles named after the cluster, managed node groups after their pool."""
+    room = eks_catalog.IAM_ROLE_NAME_MAX - eks_catalog.AUTONAME_SUFFIX
+    longest = max(eks_role_names(cluster), key=len)
+    if len(longest) > room:
+        limit = room - (len(longest) - len(cluster.name))
+        yield Problem(path_join(base, "name"), cluster.name,
+                      f"too long for the IAM roles named after it: role `{longest}` plus the 8-character unique "
+                      f"suffix runs past IAM's {eks_catalog.IAM_ROLE_NAME_MAX} characters and `pulumi up` would "
+                      f"fail; use a cluster name of at most {limit} characters")
+    for j, pool in enumerate(cluster.pools):
+        prefix = f"{pool.name}-"
+        if pool.provisioner == "managed" and len(prefix) > eks_catalog.NODE_GROUP_NAME_PREFIX_MAX:
+            yield Problem(path_join(base, "pools", j, "name"), pool.name,
+                          f"too long for an EKS managed node group: its name is `{prefix}` plus a 26-character "
+                          "unique suffix, at most 63 characters; use a pool name of at most "
+                          f"{eks_catalog.NODE_GROUP_NAME_PREFIX_MAX - 1} characters")
+
+
 def check(env: EnvironmentSpec, today: date | None = None) -> Iterator[Problem]:
     """Every cloud-specific check of the environment (pools already passed the catalog checks).
 
@@ -321,5 +356,6 @@ def check(env: EnvironmentSpec, today: date | None = None) -> Iterator[Problem]:
         yield from check_cluster(cluster, base)
         if cluster.cloud == "aws":
             yield from check_eks(cluster, base, env.environment, today)
+            yield from check_aws_names(cluster, base)
         for j, pool in enumerate(cluster.pools):
             yield from check_cloud_pool(cluster, pool, path_join(base, "pools", j))

@@ -121,6 +121,22 @@ REMOVED = [
      ["gke-gke", "gke-h100-train-pool"]),
     ("prod", "gke-gke", ("gke-nodes-artifactregistry.reader",), "MLI-GRAPH-002", ["gke-gke"]),
     ("prod", "gke-fluid-runtime-sa", ("gke-fluid-reader-wi",), "MLI-GRAPH-002", "gke-fluid-runtime-sa"),
+    # The Karpenter release skips its chart's CRDs: they come from the karpenter-crd release, which the
+    # objects must reach even when they wait for the controller's release.
+    ("prod", ("eks-karpenter-release", "eks-karpenter-p5-spot-nodepool", "eks-karpenter-p5-spot-nodeclass"),
+     ("eks-karpenter-crd",), "MLI-GRAPH-001", ["eks-karpenter-p5-spot-nodeclass", "eks-karpenter-p5-spot-nodepool"]),
+    # The cluster autoscaler runs as its role through EKS Pod Identity: its release names no role, but its
+    # service account is bound to one, so it waits for the role's policy and for the association.
+    ("prod", "eks-cluster-autoscaler-release", ("eks-cluster-autoscaler-policy",), "MLI-GRAPH-002",
+     "eks-cluster-autoscaler-release"),
+    ("prod", "eks-cluster-autoscaler-release", ("eks-cluster-autoscaler-pod-identity",), "MLI-GRAPH-002",
+     "eks-cluster-autoscaler-release"),
+    # Karpenter's nodes join with the node role's access entry: the node class that names the role waits for it.
+    ("prod", ("eks-karpenter-release", "eks-karpenter-p5-spot-nodepool", "eks-karpenter-p5-spot-nodeclass"),
+     ("eks-karpenter-node-access",), "MLI-GRAPH-002", "eks-karpenter-p5-spot-nodeclass"),
+    # A managed node group waits for its role's policies through its launch template as well.
+    ("prod", ("eks-default-lt", "eks-default"), ("eks-node-role-0", "eks-node-role-1"), "MLI-GRAPH-002",
+     "eks-default"),
 ]
 
 

@@ -30,7 +30,12 @@ GRANT_SUBJECTS: dict[str, tuple[str, ...]] = {
     # A binding on the service account itself: who may act as it (Workload Identity).
     "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId",),
     "gcp:serviceaccount/iAMBinding:IAMBinding": ("serviceAccountId",),
+    # An access entry grants the role access to the cluster's API: nodes of a role without one cannot join
+    # (EKS user guide, "Grant IAM users access to Kubernetes with EKS access entries").
+    "aws:eks/accessEntry:AccessEntry": ("principalArn",),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("principalArn",),
 }
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 # Resources that name an identity only to describe or bind it, and need none of its permissions.
 _IDENTITY_PLUMBING = ("aws:iam/", "aws:eks/accessEntry:", "aws:eks/accessPolicyAssociation:",
                       "aws:eks/podIdentityAssociation:", "gcp:serviceaccount/")
@@ -75,8 +80,11 @@ def _chart(record: Mapping[str, Any]) -> str:
     stack=True,
 )
 def custom_resources_wait_for_crds(records: list[Record]) -> Iterator[tuple[Record, str]]:
-    """Each custom resource reaches (through dependencies, parents, providers) a definer on its provider:
-    the Helm release of the chart that installs its group, or a CustomResourceDefinition of its kind."""
+    """Each custom resource reaches (through dependencies, parents, providers), on its provider, a definer of
+    its CRD: a CustomResourceDefinition of its kind, a Helm release of the chart that installs its group
+    unless the release skips its CRDs (`skipCrds`), or a release of that chart's CRD chart (`<chart>-crd`, as
+    Karpenter ships them). When the owning chart is released on the provider too, it reaches that release as
+    well: its controller and webhooks admit the objects."""
     graph = _graph(records)
     for ref, record in graph.records.items():
         found = api_group(record)
@@ -85,14 +93,16 @@ def custom_resources_wait_for_crds(records: list[Record]) -> Iterator[tuple[Reco
         group, kind = found
         owner = crd_owner(group)
         provider = record.get("provider")
+        on_provider = [(other, r) for other, r in graph.records.items() if r.get("provider") == provider]
         definers = [
-            other for other, r in graph.records.items()
-            if r.get("provider") == provider and (
-                (r.get("type") == HELM_RELEASE and owner is not None and _chart(r) == owner)
-                or (r.get("type") == CRD_TYPE and dig(r, "inputs", "spec", "group") == group
-                    and dig(r, "inputs", "spec", "names", "kind") == kind)
-            )
+            other for other, r in on_provider
+            if (r.get("type") == HELM_RELEASE and owner is not None and (
+                (_chart(r) == owner and not dig(r, "inputs", "skipCrds")) or _chart(r) == f"{owner}-crd"))
+            or (r.get("type") == CRD_TYPE and dig(r, "inputs", "spec", "group") == group
+                and dig(r, "inputs", "spec", "names", "kind") == kind)
         ]
+        servers = [other for other, r in on_provider
+                   if r.get("type") == HELM_RELEASE and owner is not None and _chart(r) == owner]
         what = f"Helm release of the {owner} chart" if owner else f"CustomResourceDefinition of {kind}.{group}"
         if not definers:
             yield record, f"{kind} ({group}): no {what} on provider {provider!r} to define it"
@@ -100,6 +110,8 @@ def custom_resources_wait_for_crds(records: list[Record]) -> Iterator[tuple[Reco
         reach = graph.reach(ref)
         if not any(d in reach for d in definers):
             yield record, f"{kind} ({group}) does not wait for {', '.join(sorted(definers))}, which defines it"
+        elif servers and not any(s in reach for s in servers):
+            yield record, f"{kind} ({group}) does not wait for {', '.join(sorted(servers))}, which serves it"
 
 
 @rule(
@@ -113,8 +125,15 @@ def custom_resources_wait_for_crds(records: list[Record]) -> Iterator[tuple[Reco
     stack=True,
 )
 def identities_wait_for_grants(records: list[Record]) -> Iterator[tuple[Record, str]]:
-    """Every resource with a direct dependency on an IAM role or a GCP service account (other than IAM
-    plumbing) reaches every policy attachment, role policy or IAM member that names that identity."""
+    """Every resource that acts as an IAM role or a GCP service account (other than IAM plumbing) reaches
+    every policy attachment, role policy, access entry or IAM member that names that identity.
+
+    A resource acts as an identity when it depends on it directly (a node group's role ARN, an IRSA
+    annotation in a chart's values), or, for EKS Pod Identity, when it runs pods as the service account that
+    a `PodIdentityAssociation` binds to the role: a Kubernetes resource on the association's cluster, in its
+    namespace, that names the service account (a Helm release's values, a ServiceAccount's name). Such a
+    resource also reaches the association itself: pods started before it get no credentials.
+    """
     graph = _graph(records)
     grants: dict[str, list[str]] = {}
     for ref, record in graph.records.items():
@@ -127,16 +146,56 @@ def identities_wait_for_grants(records: list[Record]) -> Iterator[tuple[Record, 
                 resolved = graph.resolve(identity)
                 if resolved is not None and graph.records[resolved].get("type") in IDENTITY_TYPES:
                     grants.setdefault(resolved, []).append(ref)
+    bindings = list(_pod_identity_bindings(graph))
     for ref, record in graph.records.items():
         type_ = str(record.get("type", ""))
         if not graph.is_custom(ref) or type_.startswith(_IDENTITY_PLUMBING) or type_ in GRANT_SUBJECTS:
             continue
-        used = {graph.resolve(d) for d in record.get("dependencies") or ()}
-        missing = sorted(
-            g for identity in used if identity in grants for g in grants[identity] if g not in graph.reach(ref)
-        )
+        needed = {g for identity in {graph.resolve(d) for d in record.get("dependencies") or ()}
+                  if identity in grants for g in grants[identity]}
+        if type_.startswith("kubernetes:"):
+            for association, role, cluster, namespace, account in bindings:
+                if (graph.cluster_of(ref) == cluster and _namespace(record) == namespace
+                        and _names_account(record, account)):
+                    needed |= {association, *grants.get(role, ())}
+        missing = sorted(g for g in needed if g not in graph.reach(ref))
         if missing:
             yield record, f"uses an identity whose grants it does not wait for: {', '.join(missing)}"
+
+
+def _pod_identity_bindings(graph: Graph) -> Iterator[tuple[str, str, str | None, str, str]]:
+    """(association, role, cluster, namespace, service account) of each EKS Pod Identity association."""
+    for ref, record in graph.records.items():
+        if record.get("type") != POD_IDENTITY:
+            continue
+        for role in (record.get("propertyDependencies") or {}).get("roleArn") or ():
+            resolved = graph.resolve(role)
+            if resolved is not None:
+                yield (ref, resolved, graph.cluster_of(ref), str(dig(record, "inputs", "namespace")),
+                       str(dig(record, "inputs", "serviceAccount")))
+
+
+def _namespace(record: Mapping[str, Any]) -> Any:
+    return dig(record, "inputs", "namespace") or dig(record, "inputs", "metadata", "namespace")
+
+
+def _names_account(record: Mapping[str, Any], account: str) -> bool:
+    """Whether a Kubernetes record runs as `account`: a ServiceAccount of that name, or a Helm release whose
+    values name it (charts take the service account's name as a value, e.g. `rbac.serviceAccount.name`)."""
+    if str(record.get("type", "")).endswith(":ServiceAccount"):
+        return dig(record, "inputs", "metadata", "name") == account
+    if record.get("type") != HELM_RELEASE:
+        return False
+    stack: list[Any] = [dig(record, "inputs", "values")]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif value == account:
+            return True
+    return False
 
 
 @rule(

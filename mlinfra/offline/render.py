@@ -393,7 +393,9 @@ def build_render(registrations: list[Any], check_inputs: bool = True) -> dict[st
     if check_inputs:
         from mlinfra.offline.provider_inputs import require_valid_inputs
 
-        require_valid_inputs(resources)
+        # The inputs as registered, not as resources.json shows them: a secret is masked there (`[secret]`),
+        # and a provider would still reject a secret of the wrong type or with a misspelled key.
+        require_valid_inputs({"type": r.type, "name": r.name, "inputs": r.inputs} for r in registrations)
     resources.sort(key=lambda x: (x["type"], x["name"], x["parent"] or ""))
     files["resources.json"] = dump_json(resources) + "\n"
     return files

@@ -198,6 +198,39 @@ def test_the_misspelling_in_code_fails_the_render():
     assert "resources.json" in build_render(registrations, check_inputs=False)
 
 
+# A node pool's node_config with a secret in it: a secret number given as a string, a secret object whose nested
+# bool is a string, a secret object with a nested misspelled key.
+SECRET_MISTAKES = [
+    (lambda secret: {"machine_type": "g2-standard-8", "disk_size_gb": secret("200")},
+     "nodeConfig.diskSizeGb", "expected an integer"),
+    (lambda secret: secret({"machine_type": "g2-standard-8",
+                            "shielded_instance_config": {"enable_secure_boot": "yes"}}),
+     "nodeConfig.shieldedInstanceConfig.enableSecureBoot", "expected a bool"),
+    (lambda secret: secret({"machine_type": "g2-standard-8",
+                            "shielded_instance_config": {"enable_integrity_monitorin": True}}),
+     "nodeConfig.shieldedInstanceConfig.enable_integrity_monitorin", "unknown input"),
+]
+
+
+@pytest.mark.parametrize(("node_config", "path", "words"), SECRET_MISTAKES, ids=[m[1] for m in SECRET_MISTAKES])
+def test_secret_inputs_are_checked_before_they_are_masked(node_config, path, words):
+    """resources.json masks a secret as `[secret]`, so the render checks the inputs as they were registered."""
+    import pulumi
+
+    def program() -> None:
+        from pulumi_gcp import container
+
+        container.NodePool("pool", cluster="c", location="us-central1", node_config=node_config(pulumi.Output.secret))
+
+    registrations = run_program(program, StackConfig("p", "s", {}, []))
+    with pytest.raises(ProviderInputError) as err:
+        build_render(registrations)
+    assert f"pool (gcp:container/nodePool:NodePool): {path}: {words}" in str(err.value)
+    # resources.json shows the secret masked: nothing left there to check.
+    records = json.loads(build_render(registrations, check_inputs=False)["resources.json"])
+    assert check_records(records).ok
+
+
 def test_validate_checks_the_resources_of_a_render(rendered, tmp_path, upstream):
     files, _ = render_stack("staging", project_dir=ROOT)
     out = tmp_path / "render"

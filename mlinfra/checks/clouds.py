@@ -23,6 +23,9 @@ from mlinfra.spec.resolve import ResolvedPool, resolve_pool
 
 # Karpenter's duration format (NodePool CRD: consolidateAfter and expireAfter).
 DURATION_RE = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
+# NodePool `spec.template.spec.terminationGracePeriod` takes a duration only, never `Never` (karpenter.sh_nodepools
+# CRD v1.14.1: pattern ^([0-9]+(s|m|h))+$); the API server would refuse the NodePool at `pulumi up`.
+GRACE_PERIOD_RE = re.compile(r"^([0-9]+(s|m|h))+$")
 SUBNET_RE = re.compile(r"^subnet-[0-9a-z]+$")
 VPC_RE = re.compile(r"^vpc-[0-9a-z]+$")
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -301,9 +304,11 @@ def check_eks(cluster: ClusterSpec, base: str, environment: str, today: date) ->
                       f"{eks_catalog.DEFAULT_KUBERNETES_VERSION}", severity="error" if prod else "warning")
     karpenter_pools = [(j, p) for j, p in enumerate(cluster.pools) if p.provisioner == "karpenter"]
     yield from check_image_pins(cluster, base, prod, version)
-    if karpenter_pools and not DURATION_RE.match(cluster.karpenter.termination_grace_period):
+    if karpenter_pools and not GRACE_PERIOD_RE.match(cluster.karpenter.termination_grace_period):
         yield Problem(path_join(base, "karpenter", "termination_grace_period"),
-                      cluster.karpenter.termination_grace_period, "not a Karpenter duration; use e.g. 1h or 24h")
+                      cluster.karpenter.termination_grace_period,
+                      "not a NodePool terminationGracePeriod: a duration such as 1h, 24h or 1h30m (`Never` is not "
+                      "accepted here)")
     for j, pool in karpenter_pools:
         if pool.min_nodes > 0:
             yield Problem(path_join(base, "pools", j, "min_nodes"), pool.min_nodes,

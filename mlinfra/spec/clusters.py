@@ -167,7 +167,8 @@ class KarpenterSpec(SpecModel):
     termination_grace_period: str = Field(
         default="24h",
         description="NodePool `terminationGracePeriod`: how long a draining GPU node waits for its pods (a "
-        "training job checkpointing) before Karpenter removes it anyway. Default: 24h.",
+        "training job checkpointing) before Karpenter removes it anyway; a duration (`1h`, `24h`), never `Never`, "
+        "which the NodePool CRD refuses. Default: 24h.",
     )
 
 

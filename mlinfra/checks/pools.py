@@ -124,12 +124,18 @@ def _check_aws_types(pool: PoolSpec, base: str, count: int | None) -> Iterator[P
             yield Problem(
                 path, name, f"instance type has {t.gpu_count} GPUs, but gpus_per_node is {count}"
             )
-    if len(models) > 1 and gpu is None and count is None:
+    # One GPU count per pool even when `gpu` names the model: the pool's GPUs per node (its quotas, its Karpenter
+    # `instance-gpu-count` requirement, which would rule the other types out) come from the first type, and
+    # cluster-autoscaler plans a group with the first instance type only (kubernetes/autoscaler
+    # cluster-autoscaler-1.35.2 cloudprovider/aws/README.md: "only the first instance type found will be used").
+    counts = {c for _, c in models}
+    if count is None and (len(counts) > 1 or (gpu is None and len(models) > 1)):
         yield Problem(
             path_join(base, "instance_types"),
             pool.instance_types,
             "instance types of one pool must carry the same GPU model and count; got "
-            + ", ".join(f"{c}x {m}" for m, c in sorted(models, key=str)),
+            + ", ".join(f"{c}x {m}" for m, c in sorted(models, key=str))
+            + " (split them into one pool per GPU count)",
         )
 
 

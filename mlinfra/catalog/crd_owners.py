@@ -37,3 +37,18 @@ CRD_OWNERS: dict[str, str] = {
 def crd_owner(group: str) -> str | None:
     """The chart (a `versions.CHARTS` key) that installs the CRDs of an API group, or None when unknown."""
     return CRD_OWNERS.get(group)
+
+
+# Charts whose templates render objects of another chart's API group when a value is set (values path, group).
+# Helm builds every object of a release before it installs any, so the release fails while that group's CRDs
+# are missing ("unable to build kubernetes objects from release manifest: ... no matches for kind
+# \"ServiceMonitor\" in version \"monitoring.coreos.com/v1\" ensure CRDs are installed first": helm/helm#8215,
+# kubernetes-sigs/kubebuilder#4378). Sources:
+# - kueue: kubernetes-sigs/kueue charts/kueue/templates/prometheus/monitor.yaml, `{{- if .Values.enablePrometheus }}`
+#   renders a monitoring.coreos.com/v1 ServiceMonitor.
+# Not listed: the GPU operator's dcgm-exporter ServiceMonitor (`dcgmExporter.serviceMonitor.enabled`), which the
+# operator creates at run time from its ClusterPolicy, not the chart at install (whether it tolerates a missing
+# CRD was not confirmed offline).
+CHART_RENDERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "kueue": (("enablePrometheus", "monitoring.coreos.com"),),
+}

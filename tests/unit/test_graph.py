@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlinfra.catalog.crd_owners import CRD_OWNERS
+from mlinfra.catalog.crd_owners import CHART_RENDERS, CRD_OWNERS
 from mlinfra.catalog.versions import CHARTS
 from mlinfra.offline.graph import Graph
 from mlinfra.offline.render import render_stack
@@ -134,6 +134,10 @@ REMOVED = [
     # Karpenter's nodes join with the node role's access entry: the node class that names the role waits for it.
     ("prod", ("eks-karpenter-release", "eks-karpenter-p5-spot-nodepool", "eks-karpenter-p5-spot-nodeclass"),
      ("eks-karpenter-node-access",), "MLI-GRAPH-002", "eks-karpenter-p5-spot-nodeclass"),
+    # Kueue's chart renders a ServiceMonitor (enablePrometheus): its release waits, through its component, for
+    # the kube-prometheus-stack release that installs the monitoring.coreos.com CRDs.
+    ("prod", "gke-kueue", ("gke-monitoring-stack",), "MLI-GRAPH-001", "gke-kueue-release"),
+    ("staging", "eks-kueue", ("eks-monitoring-stack",), "MLI-GRAPH-001", "eks-kueue-release"),
     # A managed node group waits for its role's policies through its launch template as well.
     ("prod", ("eks-default-lt", "eks-default"), ("eks-node-role-0", "eks-node-role-1"), "MLI-GRAPH-002",
      "eks-default"),
@@ -249,6 +253,18 @@ def test_crd_owners_match_the_upstream_crds(upstream):
                     seen[doc["spec"]["group"]] = chart
     assert seen == CRD_OWNERS
     assert set(CRD_OWNERS.values()) <= set(CHARTS)
+
+
+def test_chart_renders_name_values_of_the_pinned_charts(upstream):
+    """Each value that makes a chart render another chart's objects is a value of the chart at its pin."""
+    for chart, rendered in CHART_RENDERS.items():
+        values = yaml.safe_load((upstream / chart / f"v{CHARTS[chart].version}" / "values.yaml").read_text())
+        for path, group in rendered:
+            node = values
+            for key in path.split("."):
+                assert isinstance(node, dict) and key in node, (chart, path)
+                node = node[key]
+            assert group in CRD_OWNERS, (chart, group)
 
 
 # --- diff shows dependency changes ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mlinfra.catalog.crd_owners import crd_owner
+from mlinfra.catalog.crd_owners import CHART_RENDERS, crd_owner
 from mlinfra.offline.graph import Graph
 from mlinfra.policy.model import Record, dig, rule
 
@@ -84,34 +84,49 @@ def custom_resources_wait_for_crds(records: list[Record]) -> Iterator[tuple[Reco
     its CRD: a CustomResourceDefinition of its kind, a Helm release of the chart that installs its group
     unless the release skips its CRDs (`skipCrds`), or a release of that chart's CRD chart (`<chart>-crd`, as
     Karpenter ships them). When the owning chart is released on the provider too, it reaches that release as
-    well: its controller and webhooks admit the objects."""
+    well: its controller and webhooks admit the objects. A Helm release whose values make its chart render
+    objects of another chart's group (`crd_owners.CHART_RENDERS`) reaches a definer of that group likewise."""
     graph = _graph(records)
     for ref, record in graph.records.items():
+        needs: list[tuple[str, str | None]] = []
         found = api_group(record)
-        if found is None:
-            continue
-        group, kind = found
-        owner = crd_owner(group)
-        provider = record.get("provider")
-        on_provider = [(other, r) for other, r in graph.records.items() if r.get("provider") == provider]
-        definers = [
-            other for other, r in on_provider
-            if (r.get("type") == HELM_RELEASE and owner is not None and (
-                (_chart(r) == owner and not dig(r, "inputs", "skipCrds")) or _chart(r) == f"{owner}-crd"))
-            or (r.get("type") == CRD_TYPE and dig(r, "inputs", "spec", "group") == group
-                and dig(r, "inputs", "spec", "names", "kind") == kind)
-        ]
-        servers = [other for other, r in on_provider
-                   if r.get("type") == HELM_RELEASE and owner is not None and _chart(r) == owner]
-        what = f"Helm release of the {owner} chart" if owner else f"CustomResourceDefinition of {kind}.{group}"
-        if not definers:
-            yield record, f"{kind} ({group}): no {what} on provider {provider!r} to define it"
-            continue
-        reach = graph.reach(ref)
-        if not any(d in reach for d in definers):
-            yield record, f"{kind} ({group}) does not wait for {', '.join(sorted(definers))}, which defines it"
-        elif servers and not any(s in reach for s in servers):
-            yield record, f"{kind} ({group}) does not wait for {', '.join(sorted(servers))}, which serves it"
+        if found is not None:
+            needs.append(found)
+        elif record.get("type") == HELM_RELEASE:
+            values = dig(record, "inputs", "values") or {}
+            needs += [(group, None) for path, group in CHART_RENDERS.get(_chart(record), ())
+                      if dig(values, *path.split("."))]
+        for group, kind in needs:
+            yield from _waits_for_definer(graph, ref, record, group, kind)
+
+
+def _waits_for_definer(graph: Graph, ref: str, record: Record, group: str,
+                       kind: str | None) -> Iterator[tuple[Record, str]]:
+    """Findings of one object (`kind` of `group`) or one release rendering objects of `group` (`kind` None)."""
+    owner = crd_owner(group)
+    provider = record.get("provider")
+    on_provider = [(other, r) for other, r in graph.records.items() if r.get("provider") == provider and other != ref]
+    definers = [
+        other for other, r in on_provider
+        if (r.get("type") == HELM_RELEASE and owner is not None and (
+            (_chart(r) == owner and not dig(r, "inputs", "skipCrds")) or _chart(r) == f"{owner}-crd"))
+        or (r.get("type") == CRD_TYPE and dig(r, "inputs", "spec", "group") == group
+            and kind in (None, dig(r, "inputs", "spec", "names", "kind")))
+    ]
+    servers = [other for other, r in on_provider
+               if r.get("type") == HELM_RELEASE and owner is not None and _chart(r) == owner]
+    # The subject of each message: the object, or the release that renders such objects.
+    label = f"{kind} ({group})" if kind else f"{group} objects of the {_chart(record)} chart: the release"
+    what = f"Helm release of the {owner} chart" if owner else f"CustomResourceDefinition of {kind or '*'}.{group}"
+    if not definers:
+        yield record, f"{kind} ({group}): no {what} on provider {provider!r} to define it" if kind else \
+            f"{group} objects of the {_chart(record)} chart: no {what} on provider {provider!r} to define them"
+        return
+    reach = graph.reach(ref)
+    if not any(d in reach for d in definers):
+        yield record, f"{label} does not wait for {', '.join(sorted(definers))}, which defines it"
+    elif kind is not None and servers and not any(s in reach for s in servers):
+        yield record, f"{label} does not wait for {', '.join(sorted(servers))}, which serves it"
 
 
 @rule(

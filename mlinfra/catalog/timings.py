@@ -36,6 +36,11 @@ BY_TYPE: dict[str, Timing] = {
              "creation 'can take several minutes'; DevSecOpsSamples/gke-workload-identity README: ~7 min)"),
     "gcp:container/nodePool:NodePool": Timing(
         4.0, "estimate: 3-5 min for a node pool (GKE container API nodePools.create is a long-running operation)"),
+    "aws:eks/addon:Addon": Timing(
+        1.0, "estimate: about a minute; the provider does not return after CreateAddon but waits until the "
+             "add-on is ACTIVE, polling through CREATING and DEGRADED (hashicorp/terraform-provider-aws "
+             "internal/service/eks/addon.go: resourceAddonCreate -> waitAddonCreated, create timeout 20 min), "
+             "so CoreDNS counts until its pods are ready on the nodes"),
     "aws:kms/key:Key": Timing(0.2, "estimate: seconds (one KMS API call)"),
     "aws:sqs/queue:Queue": Timing(
         1.0, "estimate: the AWS provider waits for a new queue's attributes to propagate, up to about a minute "

@@ -39,6 +39,9 @@ def test_every_timing_has_a_source_and_says_whether_it_is_an_estimate():
     assert 10 <= timings.BY_TYPE["aws:eks/cluster:Cluster"].minutes <= 15
     assert 3 <= timings.BY_TYPE["aws:eks/nodeGroup:NodeGroup"].minutes <= 5
     assert timings.creation_time("mlinfra:index:Platform").minutes == 0
+    # An EKS add-on is no single API call: the provider waits for it to be ACTIVE (terraform-provider-aws
+    # internal/service/eks/addon.go, waitAddonCreated), so it costs more than one.
+    assert timings.creation_time("aws:eks/addon:Addon").minutes > timings.API_CALL.minutes
     assert timings.creation_time("kubernetes:helm.sh/v3:Release", {"chart": "oci://x/kueue"}) is \
         timings.BY_CHART["kueue"]
 

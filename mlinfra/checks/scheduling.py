@@ -458,15 +458,15 @@ def check_quota_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
 
 def check_queue_names(env: EnvironmentSpec) -> Iterator[Problem]:
     """On Kueue each team has a ClusterQueue per GPU class (`<team>` or `<team>-<class>`): they must not collide."""
+    team_index = {id(t): i for i, t in enumerate(env.scheduling.teams)}
     for cluster in env.clusters:
         if cluster.scheduler != "kueue":
             continue
         pools = resolve_cluster_pools(cluster)
         flavors = cluster_flavors(env, cluster, pools)
         owner: dict[str, str] = {}
-        for i, team in enumerate(env.scheduling.teams):
-            if cluster.name not in team_clusters(team):
-                continue
+        for team in cluster_teams(env, cluster.name):
+            i = team_index[id(team)]
             quotas = quotas_on(team, cluster.name)
             # A team without quotas there gets a share of every pool, so a queue of every class.
             classes = {q.gpu_class for q in split_by_class(team, quotas, flavors)} if quotas else {

@@ -157,7 +157,7 @@ def cluster_flavors(env: EnvironmentSpec, cluster: ClusterSpec, pools: list[Reso
 
 def team_clusters(team: TeamSpec) -> list[str]:
     """The clusters a team has queues on: `cluster`, or every one of `clusters`."""
-    return [team.cluster] if team.cluster else list(team.clusters)
+    return team.cluster_names
 
 
 def quota_cluster(team: TeamSpec, quota: QuotaSpec) -> str | None:
@@ -170,7 +170,7 @@ def quota_cluster(team: TeamSpec, quota: QuotaSpec) -> str | None:
 
 def cluster_teams(env: EnvironmentSpec, cluster: str) -> list[TeamSpec]:
     """The teams with a queue on the cluster, in spec order."""
-    return [t for t in env.scheduling.teams if cluster in team_clusters(t)]
+    return list(env.scheduling.teams_by_cluster.get(cluster, ()))
 
 
 def team_namespaces(env: EnvironmentSpec, cluster: str) -> dict[str, str]:

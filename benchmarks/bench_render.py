@@ -17,10 +17,17 @@ the same mock runtime (the same `RecordingMocks` and `RecordingMonitor`), twice:
 
 Both replays must register exactly what the program registered (type, name, parent, provider, dependencies and
 inputs) or the run fails. Reported per size: resources, render wall time and its parts, both floors, ms per
-resource, render/floor, render/bare floor, the ratio in process CPU time (steadier on a shared machine) and peak
-RSS. Each size runs in its own process after one warm-up, so peak RSS is its own; times are medians.
+resource, render/floor, render/bare floor, the ratio in process CPU time (steadier on a shared machine), CPU ms per
+resource by step, how long the render's main thread waited for a CPU (Linux schedstat: other processes' load, not
+the render's cost) and peak RSS. Each size runs in its own process after one warm-up, so peak RSS is its own;
+times are medians.
+
+With a size of at least 1,000 resources and one of at least 10,000 in the run (`--sizes large,10k`), the table
+is followed by the flatness check: render ms per resource at the bigger size within 10% of the smaller one, in
+wall time and in CPU time, each reported met or not met, beside the floor's own growth.
 
     .venv/bin/python benchmarks/bench_render.py [--sizes small,medium,large] [--repeat 5]
+    .venv/bin/python benchmarks/bench_render.py --sizes large,10k --repeat 3   # with the flatness check
     .venv/bin/python benchmarks/bench_render.py --profile medium   # cProfile of one render, top functions
 """
 
@@ -43,6 +50,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import SIZES, synthetic_environment  # noqa: E402
+
+# The flatness target: render cost per resource at 10,000 resources within this factor of its cost at 1,000.
+FLAT_FROM, FLAT_TO, FLAT_WITHIN = 1_000, 10_000, 1.10
 
 # What the floor passes on from the program's resource options besides parent, provider and dependencies.
 _OPTION_FIELDS = ("ignore_changes", "protect", "delete_before_replace", "replace_on_changes",
@@ -96,7 +106,7 @@ def floor_steps(records: list[Any], made: dict[tuple[str, str], Made] | None) ->
     """
     from pulumi import _types
 
-    steps = []
+    steps: list[tuple[Any, ...]] = []
     for r in records:
         how = made[(r.type, r.name)] if made is not None else None
         options = how.options if how is not None else {}
@@ -181,6 +191,46 @@ def _signature(records: list[Any]) -> list[tuple[str, str, str, str, tuple[str, 
                    json.dumps(clean(r.inputs), sort_keys=True)) for r in records)
 
 
+def run_queue_wait_s() -> float | None:
+    """Seconds this process's main thread has spent runnable but waiting for a CPU (Linux schedstat), or None.
+
+    On a shared machine wall time = CPU time + this wait (+ a little sleeping): the wait is other processes'
+    load, so it shows how much of a wall-time reading the render itself did not cost.
+    """
+    import os
+
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def base_rss() -> float:
+    """MiB of RSS before the size's renders: after one render of the small environment (every SDK module the
+    components use imported) and a collection. Peak RSS minus this is what the size's runs held."""
+    import os
+
+    from mlinfra.offline.render import StackConfig, build_render, run_program
+    from mlinfra.spec import load_environment
+
+    small = synthetic_environment(*SIZES["small"])
+    env = load_environment(small, on_warning=None)
+
+    def program() -> None:
+        from mlinfra.platform import Platform
+
+        Platform("platform", env)
+
+    build_render(run_program(program, StackConfig("mlinfra", "small", {"mlinfra:platform": json.dumps(small)}, [])))
+    gc.collect()
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(size: str, repeat: int) -> dict[str, Any]:
     """Render `size` once to warm up, then `repeat` times, each followed by both floors; medians.
 
@@ -202,19 +252,24 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         Platform("platform", holder["env"])
 
     def render() -> tuple[list[Any], dict[str, float]]:
+        w0 = run_queue_wait_s()
         c0 = time.process_time()
         t0 = time.perf_counter()
         holder["env"] = load_environment(platform)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         records = run_program(program, config)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         # What `mlinfra render` writes besides the registrations' files: the summary and the capacity.
         files = build_render(records)
         files["summary.md"] = summary_markdown(holder["env"], records)
         files["capacity.json"] = capacity_json(holder["env"])
-        t3 = time.perf_counter()
-        cpu = time.process_time() - c0
-        return records, {"spec": t1 - t0, "program": t2 - t1, "files": t3 - t2, "render": t3 - t0, "render_cpu": cpu}
+        t3, c3 = time.perf_counter(), time.process_time()
+        w3 = run_queue_wait_s()
+        parts = {"spec": t1 - t0, "program": t2 - t1, "files": t3 - t2, "render": t3 - t0, "render_cpu": c3 - c0,
+                 "spec_cpu": c1 - c0, "program_cpu": c2 - c1, "files_cpu": c3 - c2}
+        if w0 is not None and w3 is not None:
+            parts["render_runq"] = w3 - w0
+        return records, parts
 
     def floor(steps: list[tuple[Any, ...]], typed: bool) -> tuple[list[Any], float, float]:
         cpu, start = time.process_time(), time.perf_counter()
@@ -222,6 +277,7 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         return replayed, time.perf_counter() - start, time.process_time() - cpu
 
     gc.disable()
+    base_rss_mib = base_rss()
     made, undo = spy_on_resources()
     try:
         records, _ = render()  # warm-up (first imports, validators, catalog), and how each resource was made
@@ -232,7 +288,8 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
         replayed, _, _ = floor(steps, typed)
         if _signature(replayed) != _signature(records):
             raise SystemExit(f"{size}: the {name} floor did not register what the program registers")
-    samples: dict[str, list[float]] = {k: [] for k in ("spec", "program", "files", "render", "render_cpu", "floor",
+    samples: dict[str, list[float]] = {k: [] for k in ("spec", "program", "files", "render", "render_cpu", "spec_cpu",
+                                                        "program_cpu", "files_cpu", "render_runq", "floor",
                                                         "floor_cpu", "bare", "bare_cpu")}
     for _ in range(repeat):
         gc.collect()
@@ -244,18 +301,25 @@ def measure(size: str, repeat: int) -> dict[str, Any]:
             _, wall, cpu = floor(steps, typed)
             samples[name].append(wall)
             samples[f"{name}_cpu"].append(cpu)
-    m = {key: statistics.median(values) for key, values in samples.items()}
+    m = {key: statistics.median(values) for key, values in samples.items() if values}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "resources": len(records),
         "sdk_classes": sum(1 for step in floors["floor"][0] if step[0] == "sdk"),
         **{f"{key}_s": value for key, value in m.items()},
         "ms_per_resource": 1000 * m["render"] / len(records),
         "floor_ms_per_resource": 1000 * m["floor"] / len(records),
+        "cpu_ms_per_resource": 1000 * m["render_cpu"] / len(records),
+        "floor_cpu_ms_per_resource": 1000 * m["floor_cpu"] / len(records),
         "ratio": m["render"] / m["floor"],
         "ratio_cpu": m["render_cpu"] / m["floor_cpu"],
         "bare_ratio": m["render"] / m["bare"],
         "program_ratio": (m["spec"] + m["program"]) / m["floor"],
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak,
+        "base_rss_mib": base_rss_mib,
+        # What the run held per resource at its peak: the warm-up's registrations, both floors' steps and one
+        # render (the collector is off while each runs).
+        "kib_per_resource": 1024 * (peak - base_rss_mib) / len(records),
     }
 
 
@@ -321,6 +385,16 @@ def main() -> int:
               f"{r['bare_ratio']:.2f} | {r['peak_rss_mib']:.0f} |")
     print("\nSDK-class resources in the floor: " + ", ".join(f"{size} {r['sdk_classes']} of {r['resources']}"
                                                             for size, r in rows.items()))
+    print("\n| size | CPU ms/resource: render (spec / program / files) / floor | render wall ms/resource, of it "
+          "waiting for a CPU | base RSS MiB | peak RSS MiB | KiB/resource at peak |")
+    print("|---|---|---|---|---|---|")
+    for size, r in rows.items():
+        n = r["resources"]
+        waited = f"{1000 * r['render_runq_s'] / n:.2f}" if "render_runq_s" in r else "n/a"
+        print(f"| {size} | {r['cpu_ms_per_resource']:.2f} ({1000 * r['spec_cpu_s'] / n:.2f} / "
+              f"{1000 * r['program_cpu_s'] / n:.2f} / {1000 * r['files_cpu_s'] / n:.2f}) / "
+              f"{r['floor_cpu_ms_per_resource']:.2f} | {r['ms_per_resource']:.2f}, {waited} | "
+              f"{r['base_rss_mib']:.0f} | {r['peak_rss_mib']:.0f} | {r['kib_per_resource']:.0f} |")
     names = list(rows)
     if len(names) >= 2:
         mid, big = rows[names[-2]], rows[names[-1]]
@@ -331,7 +405,41 @@ def main() -> int:
             print(f"\n{label} growth {names[-2]} -> {names[-1]}: time x{growth:.2f} for resources x{res_growth:.2f} "
                   f"(time growth / resource growth = {growth / res_growth:.2f}; <= 1.0 is linear or better)", end="")
         print()
+    for line in flatness(rows):
+        print(line)
     return 0
+
+
+def flatness(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """The flatness check, from the measured rows: ms per resource at the biggest size of at least `FLAT_TO`
+    resources against the smallest of at least `FLAT_FROM`, in wall and in CPU time; the floor's own growth beside
+    it. No lines when the run lacks either size."""
+    low = [(r["resources"], s) for s, r in rows.items() if FLAT_FROM <= r["resources"] < FLAT_TO]
+    high = [(r["resources"], s) for s, r in rows.items() if r["resources"] >= FLAT_TO]
+    if not low or not high:
+        return []
+    a, b = rows[min(low)[1]], rows[max(high)[1]]
+    names = f"{min(low)[1]} ({a['resources']:,} resources) -> {max(high)[1]} ({b['resources']:,})"
+    lines = [f"\nFlatness: render ms/resource at {FLAT_TO:,}+ resources within {FLAT_WITHIN:.2f}x of "
+             f"{FLAT_FROM:,}+, {names}"]
+    for label, key, floor_key in (("wall", "ms_per_resource", "floor_ms_per_resource"),
+                                  ("CPU", "cpu_ms_per_resource", "floor_cpu_ms_per_resource")):
+        growth, floor_growth = b[key] / a[key], b[floor_key] / a[floor_key]
+        verdict = "met" if growth <= FLAT_WITHIN else "not met"
+        lines.append(f"- {label}: {a[key]:.2f} -> {b[key]:.2f} ms/resource, x{growth:.2f}: {verdict} "
+                     f"(floor {a[floor_key]:.2f} -> {b[floor_key]:.2f}, x{floor_growth:.2f})")
+    if "render_runq_s" in a and "render_runq_s" in b:
+        lines.append(f"- of the render's wall time, waiting for a CPU (other processes' load): "
+                     f"{1000 * a['render_runq_s'] / a['resources']:.2f} -> "
+                     f"{1000 * b['render_runq_s'] / b['resources']:.2f} ms/resource")
+    share, share_cpu = b["ratio"] / a["ratio"], b["ratio_cpu"] / a["ratio_cpu"]
+    lines.append(f"- render/floor, measured in the same process (what mlinfra adds to Pulumi's own cost): "
+                 f"{a['ratio']:.2f} -> {b['ratio']:.2f} (x{share:.2f}), CPU {a['ratio_cpu']:.2f} -> "
+                 f"{b['ratio_cpu']:.2f} (x{share_cpu:.2f})")
+    memory = b["kib_per_resource"] / a["kib_per_resource"]
+    lines.append(f"- memory held at peak: {a['kib_per_resource']:.0f} -> {b['kib_per_resource']:.0f} KiB/resource, "
+                 f"x{memory:.2f}: {'met' if memory <= FLAT_WITHIN else 'not met'}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from mlinfra.k8s.scheduling_model import team_clusters
+from mlinfra.k8s.scheduling_model import cluster_teams
 from mlinfra.problems import Problem, path_join
 from mlinfra.spec.caches import GIB, MIB, CacheSpec
 from mlinfra.spec.environment import EnvironmentSpec
@@ -106,7 +106,7 @@ def check_placement(env: EnvironmentSpec, cache: CacheSpec, base: str) -> Iterat
         yield Problem(path_join(base, "pools", k), pool,
                       f"{where}not on cluster {cluster.name}; pools of {cluster.name}: "
                       f"{', '.join(sorted(local)) or 'none'}")
-    teams = {t.name for t in env.scheduling.teams if cluster.name in team_clusters(t)}
+    teams = {t.name for t in cluster_teams(env, cluster.name)}
     for k, team in enumerate(cache.teams):
         if team not in teams:
             yield Problem(path_join(base, "teams", k), team,

@@ -88,8 +88,9 @@ def node_pool_limits(pool: ResolvedPool) -> dict[str, str]:
     """NodePool `limits` that stop the pool at `max_nodes`, whatever the MIG or sharing mode: `nodes`.
 
     Karpenter counts a NodePool's usage from its nodes: an initialized node by its own `status.capacity`, which is
-    what the device plugin advertises, and a node not yet initialized by the instance type's capacity, where
-    `nvidia.com/gpu` is the physical GPU count; every node counts 1 toward `nodes`
+    what the device plugin advertises, and a node not yet initialized by the instance type's capacity (the physical
+    GPU count as `nvidia.com/gpu`, with a NodeOverlay's capacity merged over it: pkg/cloudprovider/types.go
+    `ApplyCapacityOverlay`); every node counts 1 toward `nodes`
     (kubernetes-sigs/karpenter@6e7eab7a, the core v1.14.1 builds on: pkg/controllers/state/statenode.go
     `Capacity`, pkg/controllers/nodepool/counter). An `nvidia.com/gpu` limit is right for one of the two only:
     nodes that advertise more GPUs than they hold (time-slicing or MPS replicas, single-strategy MIG with several

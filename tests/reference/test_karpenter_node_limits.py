@@ -6,7 +6,9 @@ aws/karpenter-provider-aws v1.14.1 builds on (its go.mod: sigs.k8s.io/karpenter 
 - kubernetes-sigs/karpenter@6e7eab7a pkg/controllers/state/statenode.go `Capacity`: an initialized node counts with
   its own `status.capacity` (what the device plugin advertises); a node not yet initialized with its NodeClaim's
   capacity, i.e. the instance type's, whose `nvidia.com/gpu` is the physical GPU count
-  (aws/karpenter-provider-aws@v1.14.1 pkg/providers/instancetype/types.go); every node also counts 1 `nodes`.
+  (aws/karpenter-provider-aws@v1.14.1 pkg/providers/instancetype/types.go) with the pool's NodeOverlay capacity
+  merged over it (pkg/cloudprovider/types.go `ApplyCapacityOverlay`: `lo.Assign(i.Capacity, updatedCapacity)`, so
+  an overlay's `nvidia.com/gpu` replaces the physical count); every node also counts 1 `nodes`.
 - pkg/controllers/nodepool/counter/controller.go: `status.resources` is the sum of those capacities.
 - pkg/controllers/provisioning/scheduling/scheduler.go `addToNewNodeClaim` / `filterByRemainingResources`: a new
   node is launched only if no `nodes` limit is exhausted and the instance type's capacity fits what remains of each
@@ -56,7 +58,7 @@ def admitted(pool: ResolvedPool, initialized: bool) -> int:
     its device plugin advertises)."""
     limits = {k: int(v) for k, v in karpenter.node_pool_limits(pool).items()}
     instance = catalog.AWS_INSTANCE_TYPES[pool.instance_types[0]]
-    launched = {GPU_RESOURCE: instance.gpu_count, NODES: 1}
+    launched = {GPU_RESOURCE: instance.gpu_count, **karpenter.overlay_capacity(pool), NODES: 1}
     advertised = {**pool.resources_per_node(), NODES: 1}
     counted = advertised if initialized else launched
     usage: dict[str, int] = {}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from functools import cache, cached_property
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -23,3 +25,21 @@ class SpecModel(BaseModel):
     """Base of every spec model: unknown keys are errors (a typo must not be ignored silently)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy without the indexes a model caches from its fields (`functools.cached_property`).
+
+        Pydantic copies the instance `__dict__`, where those cached values live, so a copy with `update` would
+        otherwise answer from the original's fields (`SchedulingSpec.teams_by_cluster` after new `teams`).
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        for name in _cached_properties(type(self)):
+            copy.__dict__.pop(name, None)
+        return copy
+
+
+@cache
+def _cached_properties(cls: type) -> tuple[str, ...]:
+    """The names of a class's `functools.cached_property` attributes, its bases' included."""
+    return tuple(name for klass in cls.__mro__ for name, value in vars(klass).items()
+                 if isinstance(value, cached_property))

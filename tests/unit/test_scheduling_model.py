@@ -274,6 +274,16 @@ def test_the_teams_are_read_once_per_spec_not_once_per_cluster(monkeypatch: pyte
     assert sorted(reads) == ["a", "b", "c", "d"]
 
 
+def test_a_copy_with_other_teams_or_clusters_answers_from_its_own_fields() -> None:
+    # The indexes are cached on the frozen spec; a copy with new fields must not answer from the original's.
+    env = load_environment(two_clouds({"name": "solo", "cluster": "eks"}))
+    assert "solo" in [t.name for t in cluster_teams(env, "eks")] and env.cluster("eks") is not None
+    teams = env.scheduling.model_copy(update={"teams": [TeamSpec(**t) for t in TEAMS_ON]})
+    assert [t.name for t in teams.teams_by_cluster["x"]] == ["a", "b", "c"] and "eks" not in teams.teams_by_cluster
+    renamed = env.model_copy(update={"clusters": [c.model_copy(update={"name": f"{c.name}2"}) for c in env.clusters]})
+    assert renamed.cluster("eks") is None and renamed.cluster("eks2") is not None
+
+
 # -- caches go to the team's namespace -----------------------------------------------------------------------
 
 

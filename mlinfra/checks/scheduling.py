@@ -21,7 +21,6 @@ from mlinfra.k8s.scheduling_model import (
     quotas_on,
     selects,
     split_by_class,
-    team_clusters,
 )
 from mlinfra.problems import Problem, path_join
 from mlinfra.spec.environment import EnvironmentSpec
@@ -138,7 +137,7 @@ def _team_cluster_problems(env: EnvironmentSpec, team: TeamSpec, base: str) -> I
 def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
     """Unique team names and namespaces; each team's clusters exist and run a scheduler; no system namespace."""
     names = Counter(t.name for t in env.scheduling.teams)
-    namespaces = Counter((c, t.namespace_name) for t in env.scheduling.teams for c in set(team_clusters(t)))
+    namespaces = Counter((c, t.namespace_name) for t in env.scheduling.teams for c in set(t.cluster_names))
     for i, team in enumerate(env.scheduling.teams):
         base = path_join("scheduling", "teams", i)
         if names[team.name] > 1:
@@ -146,11 +145,11 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
                           "(they name the team's ClusterQueue or Volcano queue); a team on several clusters "
                           "is one entry with clusters: [a, b]")
         else:
-            shared = sorted(c for c in set(team_clusters(team)) if namespaces[(c, team.namespace_name)] > 1)
+            shared = sorted(c for c in set(team.cluster_names) if namespaces[(c, team.namespace_name)] > 1)
             if shared:
                 yield Problem(path_join(base, "namespace"), team.namespace_name,
                               f"two teams on cluster {shared[0]} share this namespace; give each team its own")
-        clouds = [c.cloud for n in team_clusters(team) if (c := env.cluster(n)) is not None]
+        clouds = [c.cloud for n in team.cluster_names if (c := env.cluster(n)) is not None]
         owner = namespace_owner(team.namespace_name, clouds)
         if owner is not None:
             where = "namespace" if team.namespace else "name"
@@ -165,9 +164,9 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
             yield from _quantity(path_join(base, key), getattr(team, key))[1]
         if team.fair_sharing_weight is not None:
             yield from _quantity(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight)[1]
-            if any((c := env.cluster(n)) is not None and c.scheduler == "volcano" for n in team_clusters(team)):
+            if any((c := env.cluster(n)) is not None and c.scheduler == "volcano" for n in team.cluster_names):
                 yield from _volcano_weight(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight)
-            on_kueue = any((c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team_clusters(team))
+            on_kueue = any((c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team.cluster_names)
             if not env.scheduling.fair_sharing and on_kueue:
                 yield Problem(path_join(base, "fair_sharing_weight"), team.fair_sharing_weight,
                               "has no effect while scheduling.fair_sharing is off; turn it on or drop the weight",
@@ -178,7 +177,7 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
                           "borrow_within_cohort needs reclaim_within_cohort LowerPriority or Any (got "
                           "reclaim_within_cohort Never); set borrow_within_cohort to Never or allow reclaim")
         elif p.borrow_within_cohort != "Never" and env.scheduling.fair_sharing and any(
-            (c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team_clusters(team)
+            (c := env.cluster(n)) is not None and c.scheduler == "kueue" for n in team.cluster_names
         ):
             # Kueue ignores borrowWithinCohort under fair sharing: it "may only be configured with Classical
             # Preemption, and not with Fair Sharing" (kubernetes-sigs/kueue@v0.19.2
@@ -196,7 +195,7 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
 def check_cohorts(env: EnvironmentSpec) -> Iterator[Problem]:
     """Cohorts live on existing clusters, are declared once per cluster, and their parents form no cycle."""
     seen = Counter((c.cluster, c.name) for c in env.scheduling.cohorts)
-    team_names = {(c, t.name) for t in env.scheduling.teams for c in team_clusters(t)}
+    team_names = {(c, t.name) for t in env.scheduling.teams for c in t.cluster_names}
     for i, c in enumerate(env.scheduling.cohorts):
         base = path_join("scheduling", "cohorts", i)
         cluster = env.cluster(c.cluster)
@@ -241,7 +240,7 @@ def _volcano_cohort_names(env: EnvironmentSpec, team_names: set[tuple[str, str]]
     declared = {(c.cluster, c.name) for c in env.scheduling.cohorts}
     named: list[tuple[str, str, str]] = [
         (path_join("scheduling", "teams", i, "cohort"), cluster, t.cohort)
-        for i, t in enumerate(env.scheduling.teams) if t.cohort for cluster in team_clusters(t)
+        for i, t in enumerate(env.scheduling.teams) if t.cohort for cluster in t.cluster_names
     ]
     named += [(path_join("scheduling", "cohorts", i, "parent"), c.cluster, c.parent)
               for i, c in enumerate(env.scheduling.cohorts) if c.parent]
@@ -269,7 +268,7 @@ def check_cohort_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
     named: defaultdict[str, set[str]] = defaultdict(set)
     for t in env.scheduling.teams:
         if t.cohort:
-            named[t.cohort].update(team_clusters(t))
+            named[t.cohort].update(t.cluster_names)
     for c in env.scheduling.cohorts:
         if c.parent:
             named[c.parent].add(c.cluster)
@@ -290,7 +289,7 @@ def check_cohort_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
 
     for i, t in enumerate(env.scheduling.teams):
         if t.cohort:
-            for cluster in dict.fromkeys(team_clusters(t)):
+            for cluster in dict.fromkeys(t.cluster_names):
                 found = problem(path_join("scheduling", "teams", i, "cohort"), t.cohort, cluster,
                                 f"team {t.name} has its queue")
                 if found is not None:
@@ -309,7 +308,7 @@ def check_volcano_depth(env: EnvironmentSpec) -> Iterator[Problem]:
     for i, t in enumerate(env.scheduling.teams):
         if not t.cohort:
             continue
-        for name in team_clusters(t):
+        for name in t.cluster_names:
             cluster = env.cluster(name)
             if cluster is None or cluster.scheduler != "volcano":
                 continue
@@ -445,7 +444,7 @@ def check_quotas(env: EnvironmentSpec) -> Iterator[Problem]:
 def check_quota_clusters(env: EnvironmentSpec) -> Iterator[Problem]:
     """Each quota entry belongs to one of its team's clusters; a team on several clusters says which."""
     for i, team in enumerate(env.scheduling.teams):
-        clusters = team_clusters(team)
+        clusters = team.cluster_names
         for j, quota in enumerate(team.quotas):
             path = path_join("scheduling", "teams", i, "quotas", j, "cluster")
             if quota.cluster is None and len(clusters) > 1:

@@ -155,16 +155,11 @@ def cluster_flavors(env: EnvironmentSpec, cluster: ClusterSpec, pools: list[Reso
 # -- teams and clusters ------------------------------------------------------------------------------------
 
 
-def team_clusters(team: TeamSpec) -> list[str]:
-    """The clusters a team has queues on: `cluster`, or every one of `clusters`."""
-    return team.cluster_names
-
-
 def quota_cluster(team: TeamSpec, quota: QuotaSpec) -> str | None:
     """The cluster a quota entry applies to: its own `cluster`, else the team's only cluster."""
     if quota.cluster:
         return quota.cluster
-    clusters = team_clusters(team)
+    clusters = team.cluster_names
     return clusters[0] if len(clusters) == 1 else None
 
 
@@ -365,7 +360,7 @@ def team_outputs(env: EnvironmentSpec) -> dict[str, object]:
     out: dict[str, object] = {}
     for team in env.scheduling.teams:
         clusters = {}
-        for name in team_clusters(team):
+        for name in team.cluster_names:
             scheduler, queues, classes = per_cluster.get(name, ("none", {}, {}))
             mine = queues.get(team.name, {})
             clusters[name] = {

@@ -171,7 +171,6 @@ KARPENTER_INTERRUPTION_RULE_PREFIXES: dict[str, str] = {
     "instance-state-change": "KarpenterInstanceStateChange-",
     "capacity-reservation-interruption": "KarpenterCRInterruption-",
 }
-EVENT_RULE_NAME_PREFIX_MAX = 38
 
 # Resources mlinfra leaves unnamed get `<resource name>-<7 random hex>` from pulumi-aws, which refuses a name over the
 # provider's limit for that resource ("could not make instance ...: name '<name>-' plus 7 random chars is longer
@@ -185,7 +184,6 @@ IAM_ROLE_NAME_MAX = 64
 # `StringLenBetween(0, 63-id.UniqueIDSuffixLength)`; pulumi-aws eks.NodeGroup `node_group_name`: "can't be longer
 # than 63 characters").
 NODE_GROUP_NAME_PREFIX_MAX = 63 - 26
-assert set(KARPENTER_INTERRUPTION_RULE_PREFIXES) == set(KARPENTER_INTERRUPTION_EVENTS)
 
 
 def karpenter_controller_policy(

@@ -104,3 +104,21 @@ def test_names_aws_would_refuse_are_refused_first(spec: dict[str, Any], path: st
 ], ids=["bare cluster, 40 characters", "karpenter pool, 40 characters"])
 def test_names_that_fit_are_accepted(spec: dict[str, Any]) -> None:
     load_environment(spec)
+
+
+@pytest.mark.parametrize("spec", [
+    environment("roles"),
+    {"environment": "dev", "clusters": [{"name": "bare", "cloud": "aws", "region": "us-east-1",
+                                         "network": AWS_NETWORK, "endpoint": DEPLOYERS}]},
+    # A managed pool at a fixed size gets no cluster-autoscaler, so no role for it.
+    environment("fixed") | {"clusters": [environment("fixed")["clusters"][0] | {"pools": [
+        {"name": "m", "gpu": "L4-24GB", "instance_types": ["g6.xlarge"], "min_nodes": 1, "max_nodes": 1}]}]},
+], ids=["every role", "bare cluster", "fixed-size managed pool"])
+def test_the_checked_role_names_are_the_roles_the_render_creates(spec: dict[str, Any]) -> None:
+    """The name check predicts the roles from the spec (checks/clouds.py `eks_role_names`) before anything is
+    registered; it must predict exactly the roles the components create, or a new role escapes the check."""
+    from mlinfra.checks.clouds import eks_role_names
+
+    rendered = json.loads(render_environment(spec)["resources.json"])
+    assert sorted(eks_role_names(load_environment(spec).clusters[0])) == sorted(
+        r["name"] for r in rendered if r["type"] == "aws:iam/role:Role")

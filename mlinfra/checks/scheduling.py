@@ -63,9 +63,8 @@ def addon_namespaces() -> dict[str, str]:
     return out
 
 
-# The namespaces each cloud's managed Kubernetes creates for itself, beyond Kubernetes' own.
-CLOUD_NAMESPACES: dict[str, tuple[str, ...]] = {"gcp": gke_facts.MANAGED_NAMESPACES}
-_CLOUD_OWNERS = {"gcp": "GKE"}
+# Cloud -> (its managed Kubernetes, the namespaces that creates for itself beyond Kubernetes' own).
+CLOUD_NAMESPACES: dict[str, tuple[str, tuple[str, ...]]] = {"gcp": ("GKE", gke_facts.MANAGED_NAMESPACES)}
 
 
 def namespace_owner(namespace: str, clouds: Iterable[str] = ()) -> str | None:
@@ -74,8 +73,9 @@ def namespace_owner(namespace: str, clouds: Iterable[str] = ()) -> str | None:
     if namespace in KUBERNETES_NAMESPACES or namespace.startswith(KUBERNETES_PREFIX):
         return "Kubernetes"
     for cloud in sorted(set(clouds)):
-        if namespace in CLOUD_NAMESPACES.get(cloud, ()):
-            return _CLOUD_OWNERS[cloud]
+        owner, reserved = CLOUD_NAMESPACES.get(cloud, ("", ()))
+        if namespace in reserved:
+            return owner
     module = addon_namespaces().get(namespace)
     return f"the add-on of {module}" if module else None
 
@@ -153,7 +153,7 @@ def check_teams(env: EnvironmentSpec) -> Iterator[Problem]:
         owner = namespace_owner(team.namespace_name, clouds)
         if owner is not None:
             where = "namespace" if team.namespace else "name"
-            cloud_reserved = [ns for cloud in sorted(set(clouds)) for ns in CLOUD_NAMESPACES.get(cloud, ())]
+            cloud_reserved = [ns for cloud in sorted(set(clouds)) for ns in CLOUD_NAMESPACES.get(cloud, ("", ()))[1]]
             yield Problem(path_join(base, where), team.namespace_name,
                           f"namespace {team.namespace_name} belongs to {owner}; a team namespace must be "
                           "its own (set namespace to another name, e.g. team-" + team.name + "); reserved: "
